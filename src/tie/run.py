@@ -1,0 +1,58 @@
+"""`tie-run`: the Hydra entry point. Thin: compose the config, then call plain functions.
+
+tie-run                                   # testbed comparison on the zoo (make run)
+tie-run mode=decode model=llada-a prompt="1+2="
+tie-run experiment=interval_ablation
+tie-run -m launcher=joblib ensemble.interval=8,16,32 ensemble.scoring=tcc,top1
+"""
+
+from __future__ import annotations
+
+import sys
+
+import hydra
+from omegaconf import DictConfig
+
+from tie.runs.errors import RunConfigError
+from tie.runs.paths import CONF_DIR, register_resolvers
+
+register_resolvers()
+
+
+def execute(cfg: DictConfig) -> dict | str:
+    """Run one job from a composed config (also the entry tests call through the compose API)."""
+    from tie.runs.api import load_api
+
+    api = load_api(str(cfg.api))
+    if cfg.mode == "decode":
+        from tie.runs.decode import decode_prompt
+
+        text = decode_prompt(cfg, api)
+        print(text)
+        return text
+    if cfg.mode == "evaluate":
+        from tie.runs.evaluate import evaluate
+
+        return evaluate(cfg, api)
+    raise RunConfigError(f"unknown mode {cfg.mode!r}; valid: ['evaluate', 'decode']")
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="run")
+def _main(cfg: DictConfig) -> None:
+    try:
+        execute(cfg)
+    except RunConfigError as exc:
+        sys.exit(f"tie-run: {exc}")
+    except Exception as exc:
+        # task data problems (tie.tasks.TaskDataError) are user errors too: one line, no traceback
+        if type(exc).__name__ == "TaskDataError":
+            sys.exit(f"tie-run: {exc}")
+        raise
+
+
+def main() -> None:
+    _main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Run-directory plumbing for tie-run: plan, metadata, predictions store, metrics, trackers."""

@@ -1,0 +1,79 @@
+"""The dependency bundle tie-run drives: models, tasks, decoder, ensemble engine, tracing.
+
+Orchestration only reaches the other packages through this object, so tests (and forks) can swap
+the whole stack with `api=<module>:<factory>` on the command line, even in DDP child processes.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tie.runs.errors import RunConfigError
+
+
+@dataclass
+class Api:
+    load_backend: Callable[..., Any]  # (spec, device=, dtype=) -> MDLMBackend
+    get_task: Callable[..., Any]  # (name, **options) -> Task
+    run_method: Callable[..., list[Any]]  # (method, constituents, prompts, task, options, tracer=)
+    make_options: Callable[[dict[str, Any]], Any]  # dict -> EnsembleOptions (raises on bad keys)
+    make_decode_config: Callable[[dict[str, Any]], Any]  # dict -> DecodeConfig
+    make_constituent: Callable[..., Any]  # (name, backend, decode_config) -> Constituent
+    generate: Callable[..., Any]  # tie.decoding.generate
+    make_tracer: Callable[..., Any] | None = None  # (traces_dir, rank) -> tracer or None
+
+
+def _dataclass_factory(cls: type) -> Callable[[dict[str, Any]], Any]:
+    """Build `cls(**values)`, naming unknown keys and the valid ones before any compute."""
+    import dataclasses
+
+    valid = {f.name for f in dataclasses.fields(cls)}
+
+    def make(values: dict[str, Any]) -> Any:
+        unknown = sorted(set(values) - valid)
+        if unknown:
+            raise RunConfigError(
+                f"unknown {cls.__name__} option(s) {unknown}; valid: {sorted(valid)}"
+            )
+        return cls(**values)
+
+    return make
+
+
+def default_api() -> Api:
+    """The real stack (imported lazily so `tie-run --help` stays fast)."""
+    from tie.decoding import DecodeConfig, generate
+    from tie.ensemble import Constituent, EnsembleOptions, run_method
+    from tie.models import load_backend
+    from tie.tasks import get_task
+
+    try:
+        from tie.tracing import make_tracer  # type: ignore[attr-defined]
+    except ImportError:
+        make_tracer = None
+
+    return Api(
+        load_backend=load_backend,
+        get_task=get_task,
+        run_method=run_method,
+        make_options=_dataclass_factory(EnsembleOptions),
+        make_decode_config=_dataclass_factory(DecodeConfig),
+        make_constituent=Constituent,
+        generate=generate,
+        make_tracer=make_tracer,
+    )
+
+
+def load_api(ref: str) -> Api:
+    """Resolve `module:factory` to an Api."""
+    module_name, _, attr = ref.partition(":")
+    if not module_name or not attr:
+        raise RunConfigError(f"api must look like 'module:factory', got {ref!r}")
+    try:
+        factory = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise RunConfigError(f"cannot load api {ref!r}: {exc}") from exc
+    return factory()

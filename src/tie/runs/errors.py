@@ -1,0 +1,5 @@
+"""Errors tie-run reports as one clear line (no traceback) before any compute."""
+
+
+class RunConfigError(ValueError):
+    """The run configuration is invalid or inconsistent; the message names the option."""

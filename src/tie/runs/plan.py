@@ -1,0 +1,182 @@
+"""Turn a composed config into a validated run plan, before any model is loaded.
+
+Constituents are listed by name in `models`; each name resolves through `conf/model/<name>.yaml`
+(so one file per model is the single source of its path/family/dtype), or is `zoo:<member>` or a
+checkpoint directory. Methods are expanded here (`single` -> one per constituent, `tie` -> one per
+scoring) so every later stage sees the final list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from tie.runs.errors import RunConfigError
+from tie.runs.paths import CONF_DIR
+
+METHOD_KINDS = ("single", "post", "tie", "avg", "vote", "oracle")
+TIE_SCORINGS = ("tcc", "top1", "entropy", "margin")
+LOGIT_SCORINGS = ("top1", "entropy", "margin")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One constituent: what `load_backend` gets, and where it goes."""
+
+    name: str
+    spec: Any  # str ("zoo:<m>" or a dir) or dict(path, family, backend)
+    dtype: str | None = None
+    device: str | None = None
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    models: list[ModelSpec]
+    methods: list[str]
+    options: dict[str, Any]
+    decode: dict[str, Any]
+    task_name: str
+    task_options: dict[str, Any] = field(default_factory=dict)
+    limit: int | None = None
+    batch_size: int = 1
+
+
+def available_models() -> list[str]:
+    return sorted(p.stem for p in (CONF_DIR / "model").glob("*.yaml"))
+
+
+def _model_file_spec(node: DictConfig, name: str) -> ModelSpec:
+    path = str(node.path)
+    spec: Any = (
+        path
+        if path.startswith("zoo:")
+        else {
+            "path": path,
+            "family": node.get("family"),
+            "backend": node.get("backend", "native"),
+        }
+    )
+    return ModelSpec(name=name, spec=spec, dtype=node.get("dtype"), device=node.get("device"))
+
+
+def model_spec_from_node(node: DictConfig) -> ModelSpec:
+    """A spec from a `model` group node (decode mode; `model.path=...` overrides the path)."""
+    if node is None or node.get("path") is None:
+        raise RunConfigError(
+            f"no model selected: use model=<one of {available_models()}> or model.path=<dir>"
+        )
+    return _model_file_spec(node, str(node.get("name") or node.path))
+
+
+def resolve_model(entry: str, cfg: DictConfig) -> ModelSpec:
+    """Resolve one `models` entry (model file name, zoo:<m>, or checkpoint dir)."""
+    overrides = (cfg.get("model_overrides") or {}).get(entry) or {}
+    file = CONF_DIR / "model" / f"{entry}.yaml"
+    if file.exists():
+        node = OmegaConf.load(file)
+        if overrides:
+            node = OmegaConf.merge(node, overrides)
+        # resolve ${paths.*} interpolations of the file against this run's paths
+        root = OmegaConf.create({"paths": OmegaConf.to_container(cfg.paths), "m": node})
+        node = root.m
+        return _model_file_spec(node, entry)
+    if entry.startswith("zoo:"):
+        return ModelSpec(
+            entry.removeprefix("zoo:"), entry, overrides.get("dtype"), overrides.get("device")
+        )
+    if Path(entry).is_dir():
+        return ModelSpec(Path(entry).name, entry, overrides.get("dtype"), overrides.get("device"))
+    raise RunConfigError(
+        f"unknown model {entry!r} in models: valid names are {available_models()}, "
+        "'zoo:<member>', or an existing checkpoint directory"
+    )
+
+
+def expand_methods(methods: list[str], scoring: Any, model_names: list[str]) -> list[str]:
+    """`single` -> single:<m> per constituent; `tie` -> tie:<s> per scoring; checked, deduped."""
+    scorings = [scoring] if isinstance(scoring, str) else list(scoring or [])
+    for s in scorings:
+        if s not in TIE_SCORINGS:
+            raise RunConfigError(f"unknown ensemble.scoring {s!r}; valid: {list(TIE_SCORINGS)}")
+    out: list[str] = []
+    for m in methods:
+        kind, _, arg = str(m).partition(":")
+        if kind not in METHOD_KINDS:
+            raise RunConfigError(f"unknown method {m!r}; valid kinds: {list(METHOD_KINDS)}")
+        if kind == "single":
+            names = [arg] if arg else model_names
+            for n in names:
+                if n not in model_names:
+                    raise RunConfigError(f"method {m!r}: {n!r} is not a constituent {model_names}")
+            out += [f"single:{n}" for n in names]
+        elif kind == "tie":
+            if arg and arg not in TIE_SCORINGS:
+                raise RunConfigError(f"unknown TIE scoring in {m!r}; valid: {list(TIE_SCORINGS)}")
+            if not arg and not scorings:
+                raise RunConfigError("method 'tie' needs ensemble.scoring (e.g. [tcc, top1])")
+            out += [f"tie:{arg}"] if arg else [f"tie:{s}" for s in scorings]
+        else:
+            out.append(str(m))
+    if not out:
+        raise RunConfigError("ensemble.methods is empty")
+    return list(dict.fromkeys(out))
+
+
+def build_plan(cfg: DictConfig) -> RunPlan:
+    """Validate everything that can be checked without loading a model."""
+    entries = [str(e) for e in (cfg.get("models") or [])]
+    if not entries:
+        raise RunConfigError("models is empty: list at least one constituent")
+    models = [resolve_model(e, cfg) for e in entries]
+    names = [m.name for m in models]
+    if len(set(names)) != len(names):
+        raise RunConfigError(f"duplicate constituents in models: {names}")
+    if cfg.get("placement", "shared") not in ("shared", "per_model"):
+        raise RunConfigError(f"placement must be 'shared' or 'per_model', got {cfg.placement!r}")
+
+    ens = cfg.ensemble
+    methods = expand_methods(list(ens.methods), ens.get("scoring"), names)
+    interval = ens.interval
+    if not isinstance(interval, int) or isinstance(interval, bool) or interval < 1:
+        raise RunConfigError(f"ensemble.interval must be an integer >= 1, got {interval!r}")
+    needs_many = [m for m in methods if not m.startswith("single:") and m != "oracle"]
+    if needs_many and len(models) < 2:
+        raise RunConfigError(f"methods {needs_many} need at least 2 constituents, got {names}")
+    options = {
+        "interval": interval,
+        **OmegaConf.to_container(ens.get("options") or {}, resolve=True),
+    }
+    best = options.get("best_model")
+    if best is not None and best not in names:
+        raise RunConfigError(f"ensemble.options.best_model={best!r} is not a constituent {names}")
+
+    decode = OmegaConf.to_container(cfg.decoding, resolve=True)
+    for key in ("name", "gen_length"):
+        decode.pop(key, None)
+
+    data = cfg.data
+    limit = data.get("limit")
+    if limit is not None and (not isinstance(limit, int) or limit < 1):
+        raise RunConfigError(f"data.limit must be null or an integer >= 1, got {limit!r}")
+    if not isinstance(data.batch_size, int) or data.batch_size < 1:
+        raise RunConfigError(f"data.batch_size must be an integer >= 1, got {data.batch_size!r}")
+    return RunPlan(
+        models=models,
+        methods=methods,
+        options=options,
+        decode=decode,
+        task_name=str(cfg.task.name),
+        task_options=OmegaConf.to_container(cfg.task.get("options") or {}, resolve=True),
+        limit=limit,
+        batch_size=int(data.batch_size),
+    )
+
+
+def needs_cross_model_tokenizers(plan: RunPlan) -> bool:
+    """Cross-model logit scoring reads every candidate in every model's tokens."""
+    return bool(plan.options.get("cross_model")) and any(
+        m.partition(":")[2] in LOGIT_SCORINGS for m in plan.methods if m.startswith("tie:")
+    )

@@ -1,0 +1,185 @@
+"""Small stand-ins for the model/task/decoder/ensemble stack, so orchestration tests stay fast.
+
+Selected with `api=orch_fakes:fake_api` (this folder must be on PYTHONPATH for subprocesses).
+Everything is deterministic per (method, problem), like greedy decoding.
+Env knobs: ORCH_FAKE_SLEEP (seconds per problem per method), ORCH_FAKE_CRASH_AFTER (raise after
+that many run_method calls in this process).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import datasets
+import torch
+
+from tie.runs.api import Api, _dataclass_factory
+
+CALLS = {"run_method": 0}
+
+
+class CharTokenizer:
+    def encode(self, text: str) -> list[int]:
+        return [ord(c) for c in text]
+
+    def decode(self, ids: list[int], skip_special_tokens: bool = False) -> str:
+        return "".join(chr(i) for i in ids if not (skip_special_tokens and i == 0))
+
+
+@dataclass
+class FakeBackend:
+    name: str
+    device: torch.device = torch.device("cpu")
+    dtype: torch.dtype = torch.float32
+    tokenizer: Any = field(default_factory=CharTokenizer)
+
+    def chat_prompt(self, user_message: str, system: str | None = None) -> list[int]:
+        return self.tokenizer.encode(f"<u>{user_message}</u>")
+
+
+def load_backend(spec: Any, device: str = "cpu", dtype: torch.dtype | None = None) -> FakeBackend:
+    path = spec if isinstance(spec, str) else spec["path"]
+    if "notokenizer" in path:
+        return FakeBackend(name=path, device=torch.device(device), tokenizer=None)
+    return FakeBackend(name=path, device=torch.device(device), dtype=dtype or torch.float32)
+
+
+def generate(backend, input_ids, attention_mask=None, gen_length=8, block_length=8, steps=8, **kw):
+    text = ("echo:" + backend.tokenizer.decode(input_ids[0].tolist()))[:gen_length]
+    new = torch.tensor([backend.tokenizer.encode(text)], dtype=torch.long)
+    return torch.cat([input_ids, new], dim=1)
+
+
+class FakeTask:
+    answer_suffix = "Answer:"
+
+    def __init__(self, name: str, n: int = 12, missing: bool = False):
+        self.name, self.n, self.missing = name, n, missing
+
+    def load(self) -> datasets.Dataset:
+        if self.missing:
+            raise FileNotFoundError(f"{self.name}: data file /nowhere/{self.name}.jsonl is missing")
+        rows = [
+            {"id": f"p{i:03d}", "gold": str(i % 5), "category": "even" if i % 2 == 0 else "odd"}
+            for i in range(self.n)
+        ]
+        return datasets.Dataset.from_list(rows)
+
+    def build_prompt(self, row: dict) -> str:
+        return f"question {row['id']}"
+
+    def extract(self, answer_text: str, row: dict) -> str | None:
+        return answer_text.strip() or None
+
+    def grade(self, extracted: str | None, row: dict) -> bool:
+        return extracted == row["gold"]
+
+    def score(self, answer_text: str, row: dict):
+        e = self.extract(answer_text, row)
+        return e, self.grade(e, row)
+
+
+def get_task(name: str, **options) -> FakeTask:
+    return FakeTask(name, **options)
+
+
+@dataclass
+class FakeOptions:
+    interval: int = 16
+    normalise: bool = True
+    cross_model: bool = True
+    final_selection: str = "tcc_top1"
+    best_model: str | None = None
+    tie_break: str = "own_top1"
+    after_finish: str = "independent"
+    final_tcc_scope: str = "whole"
+    commit_equal_is_change: bool = False
+    gating: Any = None
+    calibration: Any = None
+
+
+@dataclass
+class FakeDecodeConfig:
+    block_length: int = 16
+    steps: int | None = None
+    policy: str = "low_confidence"
+    temperature: float = 0.0
+    threshold: float = 0.9
+    k: int = 2
+    suppress_eos_confidence: bool = False
+    eos_answer_cap: int | None = None
+    exclude_eos_from_answer: bool = True
+    seed: int = 0
+
+
+@dataclass
+class Constituent:
+    name: str
+    backend: Any
+    decode_config: Any
+
+
+@dataclass
+class Out:
+    prediction: str
+    reasoning: str
+    selected_model: str
+    nfe: int
+    wall_s: float
+    candidates: list = field(default_factory=list)
+    leaders: list = field(default_factory=list)
+
+
+def _digit(*parts: Any) -> int:
+    return int(hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest(), 16)
+
+
+def run_method(method, constituents, prompts, task, options, tracer=None) -> list[Out]:
+    CALLS["run_method"] += 1
+    crash = os.environ.get("ORCH_FAKE_CRASH_AFTER")
+    if crash is not None and CALLS["run_method"] > int(crash):
+        raise RuntimeError("simulated crash")
+    outs = []
+    for p in prompts:
+        time.sleep(float(os.environ.get("ORCH_FAKE_SLEEP", "0")))
+        h = _digit(method, options.interval, p)
+        i = int(p.split("p")[-1])
+        # ensembles are right more often than single models, like in the paper
+        good = h % 3 != 0 if not method.startswith("single") else h % 2 == 0
+        pred = str(i % 5) if good else "x"
+        who = (
+            method.split(":")[1]
+            if method.startswith("single:")
+            else constituents[h % len(constituents)].name
+        )
+        outs.append(Out(pred, "r", who, nfe=10 + h % 7, wall_s=0.01, leaders=[who]))
+        if tracer is not None:
+            tracer.record(method, p)
+    return outs
+
+
+class FakeTracer:
+    def __init__(self, traces_dir, rank: int = 0):
+        self.path = traces_dir / f"fake-rank{rank}.txt"
+        traces_dir.mkdir(parents=True, exist_ok=True)
+
+    def record(self, method: str, prompt: str) -> None:
+        with open(self.path, "a") as f:
+            f.write(f"{method}\t{prompt}\n")
+
+
+def fake_api() -> Api:
+    return Api(
+        load_backend=load_backend,
+        get_task=get_task,
+        run_method=run_method,
+        make_options=_dataclass_factory(FakeOptions),
+        make_decode_config=_dataclass_factory(FakeDecodeConfig),
+        make_constituent=Constituent,
+        generate=generate,
+        make_tracer=FakeTracer,
+    )
