@@ -1,0 +1,86 @@
+"""Building blocks shared by our LLaDA and Dream model classes.
+
+Both families are Llama-style transformers run bidirectionally: RMSNorm, rotary embeddings with the
+"rotate half" convention, SwiGLU MLP and full (non-causal) attention over the real tokens. Keeping the
+pieces here means the two model files only differ in parameter names and the handful of real
+architectural differences (biases, shift, position ids).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class RMSNorm(nn.Module):
+    """RMS normalisation computed in float32 (as both authors do), scaled by a learned weight."""
+
+    def __init__(self, size: int, eps: float) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(size))
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dtype = x.dtype
+        x32 = x.float()
+        x32 = x32 * torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + self.eps)
+        return self.weight * x32.to(dtype)
+
+
+def rope_cos_sin(
+    positions: torch.Tensor, head_dim: int, theta: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos/sin tables [B, 1, L, head_dim] (float32) for integer positions [B, L] or [L]."""
+    if positions.dim() == 1:
+        positions = positions.unsqueeze(0)
+    inv_freq = 1.0 / (
+        theta
+        ** (torch.arange(0, head_dim, 2, device=positions.device, dtype=torch.float32) / head_dim)
+    )
+    freqs = positions.to(torch.float32).unsqueeze(-1) * inv_freq  # [B, L, head_dim/2]
+    emb = torch.cat((freqs, freqs), dim=-1).unsqueeze(1)
+    return emb.cos(), emb.sin()
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate x [B, H, L, D] in float32 ("rotate half": pairs are (i, i + D/2)), cast back."""
+    x32 = x.float()
+    half = x32.shape[-1] // 2
+    rotated = torch.cat((-x32[..., half:], x32[..., :half]), dim=-1)
+    return (x32 * cos + rotated * sin).to(x.dtype)
+
+
+def key_padding_mask(attention_mask: torch.Tensor | None) -> torch.Tensor | None:
+    """Boolean SDPA mask [B, 1, 1, L] letting every query see the real keys only.
+
+    Masking keys only (never query rows) keeps every softmax row non-empty, so pad query rows give
+    finite (ignored) values instead of NaN. A row with no real token at all attends to everything.
+    Returns None when nothing is masked, which lets SDPA pick its fastest kernel.
+    """
+    if attention_mask is None:
+        return None
+    keep = attention_mask.to(torch.bool)
+    if bool(keep.all()):
+        return None
+    keep = keep | ~keep.any(dim=-1, keepdim=True)
+    return keep[:, None, None, :]
+
+
+def attend(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None
+) -> torch.Tensor:
+    """Bidirectional SDPA over [B, H, L, D] with grouped-query heads; returns [B, L, H*D]."""
+    if q.shape[1] != k.shape[1]:
+        repeat = q.shape[1] // k.shape[1]
+        k = k.repeat_interleave(repeat, dim=1)
+        v = v.repeat_interleave(repeat, dim=1)
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=False)
+    b, h, length, d = out.shape
+    return out.transpose(1, 2).reshape(b, length, h * d)
+
+
+def split_heads(x: torch.Tensor, n_heads: int) -> torch.Tensor:
+    """[B, L, H*D] -> [B, H, L, D]."""
+    b, length, _ = x.shape
+    return x.view(b, length, n_heads, -1).transpose(1, 2)
