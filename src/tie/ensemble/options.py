@@ -1,0 +1,131 @@
+"""Configuration and result types of the ensemble engine.
+
+Every decision TIE_SPEC marks [ours] is an option here with the spec's default, so ablations are
+config changes and the defaults reproduce the paper's method.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SCORINGS = ("tcc", "top1", "entropy", "margin")
+FINAL_SELECTIONS = ("lowest_tcc", "best_model", "most_selected")
+TIE_BREAKS = ("own_top1", "model_order", "random")
+ON_COMPLETE = ("finish_independently", "relay_then_finish")
+SELECTION_TCC = ("whole_decode", "last_round")
+
+# Spellings used in early configs, mapped to the canonical values above.
+_ALIASES = {
+    "tcc_top1": "lowest_tcc",
+    "order": "model_order",
+    "independent": "finish_independently",
+    "whole": "whole_decode",
+}
+
+
+@dataclass
+class GatingOptions:
+    """Keep a much weaker constituent from leading (beyond the paper; off by default).
+
+    `accuracy_gap`: with `accuracies` (held-out accuracy per model), a model more than this many
+    points (0-1 scale) below the best never leads. `min_win_rate`: after `min_rounds` rounds over
+    the batch, a model that won fewer than this share of its rounds stops leading.
+    """
+
+    enabled: bool = False
+    accuracy_gap: float | None = None
+    accuracies: dict[str, float] | None = None
+    min_win_rate: float | None = None
+    min_rounds: int = 8
+
+
+@dataclass
+class EnsembleOptions:
+    """How a method decodes, scores, relays and selects. Defaults are the paper's."""
+
+    interval: int = 16
+    scoring: str = "tcc"  # used by `tie` without a suffix; `tie:<s>` overrides
+    normalise: bool = True
+    cross_model: bool = True
+    final_selection: str = "lowest_tcc"
+    best_model: str | None = None
+    tie_break: str = "own_top1"
+    tie_break_seed: int = 0
+    on_complete: str = "finish_independently"
+    selection_tcc: str = "whole_decode"
+    exclude_eos: bool | None = None  # None: keep each DecodeConfig's exclude_eos_from_answer
+    answer_cap: int | None = None  # None: keep each DecodeConfig's eos_answer_cap
+    gating: GatingOptions | dict[str, Any] | None = None
+    calibration: dict[str, float] | None = None  # per-model temperature for logit metrics
+    trace_steps: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("final_selection", "tie_break", "on_complete", "selection_tcc"):
+            value = getattr(self, name)
+            setattr(self, name, _ALIASES.get(value, value))
+        if isinstance(self.gating, dict):
+            self.gating = GatingOptions(**self.gating)
+        if self.gating is None:
+            self.gating = GatingOptions()
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ValueError naming the bad option (called before any compute)."""
+        checks = [
+            ("scoring", self.scoring, SCORINGS),
+            ("final_selection", self.final_selection, FINAL_SELECTIONS),
+            ("tie_break", self.tie_break, TIE_BREAKS),
+            ("on_complete", self.on_complete, ON_COMPLETE),
+            ("selection_tcc", self.selection_tcc, SELECTION_TCC),
+        ]
+        for name, value, allowed in checks:
+            if value not in allowed:
+                raise ValueError(f"EnsembleOptions.{name}={value!r}; expected one of {allowed}")
+        if not isinstance(self.interval, int) or self.interval < 1:
+            raise ValueError(f"EnsembleOptions.interval must be an int >= 1, got {self.interval!r}")
+        if self.final_selection == "best_model" and not self.best_model:
+            raise ValueError("final_selection='best_model' needs EnsembleOptions.best_model")
+        if self.answer_cap is not None and self.answer_cap < 1:
+            raise ValueError(f"EnsembleOptions.answer_cap must be >= 1, got {self.answer_cap}")
+        for model, temp in (self.calibration or {}).items():
+            if not temp > 0:
+                raise ValueError(f"calibration temperature for {model!r} must be > 0, got {temp}")
+
+
+@dataclass
+class Constituent:
+    """One ensemble member: a backend and how it decodes."""
+
+    name: str
+    backend: Any  # tie.models.MDLMBackend
+    decode_config: Any  # tie.decoding.DecodeConfig
+
+
+@dataclass
+class Candidate:
+    """One model's final response for one problem, with the signals final selection uses."""
+
+    model: str
+    text: str  # answer-region text
+    reasoning: str
+    change_count: float  # whole-decode (or last-round, per options) change count
+    mean_top1: float  # mean over steps of the mean answer top-1 prob over A_m(t)
+    rounds_led: int = 0
+    extracted: str | None = None
+    correct: bool | None = None
+
+
+@dataclass
+class MethodOutput:
+    """The result of one method on one problem."""
+
+    method: str
+    prediction: str
+    reasoning: str
+    selected_model: str
+    nfe: int
+    wall_s: float
+    candidates: list[Candidate] = field(default_factory=list)
+    leaders: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
