@@ -42,6 +42,19 @@ class RunPlan:
     task_options: dict[str, Any] = field(default_factory=dict)
     limit: int | None = None
     batch_size: int = 1
+    placement: str = "shared"
+    devices: list[str] = field(default_factory=list)
+
+
+def _container(node: Any) -> dict[str, Any]:
+    """A plain dict from an optional config node (None or empty -> {})."""
+    if node is None:
+        return {}
+    return (
+        dict(OmegaConf.to_container(node, resolve=True))
+        if OmegaConf.is_config(node)
+        else dict(node)
+    )
 
 
 def available_models() -> list[str]:
@@ -169,9 +182,11 @@ def build_plan(cfg: DictConfig) -> RunPlan:
         options=options,
         decode=decode,
         task_name=str(cfg.task.name),
-        task_options=OmegaConf.to_container(cfg.task.get("options") or {}, resolve=True),
+        task_options=_container(cfg.task.get("options")),
         limit=limit,
         batch_size=int(data.batch_size),
+        placement=str(cfg.get("placement", "shared")),
+        devices=[str(d) for d in (cfg.get("devices") or [])],
     )
 
 

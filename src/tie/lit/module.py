@@ -1,0 +1,132 @@
+"""Predict-only LightningModule: `predict_step` runs every configured method on one chunk.
+
+Backends are loaded in `setup`, on the rank's own device (or one device per constituent with
+placement=per_model), so the same module serves 1 CPU process, DDP on CPU, and multi-GPU DDP.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+
+from tie.runs.api import Api
+from tie.runs.decode import torch_dtype
+from tie.runs.errors import RunConfigError
+from tie.runs.plan import RunPlan, needs_cross_model_tokenizers
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly copy of engine outputs (dataclasses, tensors, tuples)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _plain(dataclasses.asdict(value))
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, torch.Tensor):
+        return value.tolist()
+    return value
+
+
+class RoundWatcher:
+    """Tracer proxy: forwards everything, and reports calls about rounds to the progress bar."""
+
+    def __init__(self, tracer: Any, hook: Callable[..., None]):
+        self._tracer, self._hook = tracer, hook
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._tracer, name)
+        if "round" not in name or not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            r = kwargs.get("round", kwargs.get("round_idx"))
+            self._hook(round=r if isinstance(r, int) else None)
+            return attr(*args, **kwargs)
+
+        return call
+
+
+class EnsemblePredictModule(pl.LightningModule):
+    def __init__(self, plan: RunPlan, api: Api, task: Any, traces_dir: Any = None):
+        super().__init__()
+        self.plan, self.api, self.task, self.traces_dir = plan, api, task, traces_dir
+        self.constituents: list[Any] = []
+        self.options: Any = None
+        self.tracer: Any = None
+        self.status_hook: Callable[..., None] = lambda **_: None
+
+    def _device_for(self, i: int, explicit: str | None) -> str:
+        if explicit:
+            return explicit
+        root = self.trainer.strategy.root_device
+        if self.plan.placement == "per_model":
+            if self.plan.devices:
+                return str(self.plan.devices[i])
+            if root.type != "cuda":
+                raise RunConfigError("placement=per_model needs GPUs or an explicit devices list")
+            return f"cuda:{self.trainer.local_rank * len(self.plan.models) + i}"
+        return str(root)
+
+    def setup(self, stage: str) -> None:
+        self.options = self.api.make_options(self.plan.options)
+        self.constituents = []
+        for i, spec in enumerate(self.plan.models):
+            backend = self.api.load_backend(
+                spec.spec, device=self._device_for(i, spec.device), dtype=torch_dtype(spec.dtype)
+            )
+            decode = self.api.make_decode_config(dict(self.plan.decode))
+            self.constituents.append(self.api.make_constituent(spec.name, backend, decode))
+        if needs_cross_model_tokenizers(self.plan):
+            missing = [
+                c.name for c in self.constituents if getattr(c.backend, "tokenizer", None) is None
+            ]
+            if missing:
+                raise RunConfigError(
+                    f"cross-model scoring needs a tokenizer for every constituent; {missing} have "
+                    "none (set ensemble.options.cross_model=false or use tie:tcc)"
+                )
+        if self.traces_dir is not None and self.api.make_tracer is not None:
+            self.tracer = self.api.make_tracer(self.traces_dir, rank=self.global_rank)
+
+    def predict_step(self, batch: dict[str, Any], batch_idx: int = 0) -> dict[str, Any]:
+        rows = batch["rows"]
+        prompts = [self.task.build_prompt(r) for r in rows]
+        out_rows: list[dict[str, Any]] = []
+        tracer = RoundWatcher(self.tracer, self.status_hook) if self.tracer is not None else None
+        for method in self.plan.methods:
+            self.status_hook(method=method)
+            t0 = time.perf_counter()
+            outs = self.api.run_method(
+                method, self.constituents, prompts, self.task, self.options, tracer=tracer
+            )
+            elapsed = time.perf_counter() - t0
+            if len(outs) != len(rows):
+                raise RuntimeError(f"{method}: {len(outs)} outputs for {len(rows)} problems")
+            for row, out in zip(rows, outs):
+                extracted, correct = self.task.score(out.prediction, row)
+                wall = getattr(out, "wall_s", None)
+                out_rows.append(
+                    {
+                        "index": row["_index"],
+                        "id": row["id"],
+                        "method": method,
+                        "prediction": out.prediction,
+                        "extracted": extracted,
+                        "correct": bool(correct),
+                        "gold": row.get("gold"),
+                        "category": row.get("category"),
+                        "selected_model": getattr(out, "selected_model", None),
+                        "nfe": int(getattr(out, "nfe", 0) or 0),
+                        "wall_s": float(wall if wall is not None else elapsed / len(rows)),
+                        "reasoning": getattr(out, "reasoning", None),
+                        "leaders": _plain(getattr(out, "leaders", None)),
+                        "candidates": _plain(getattr(out, "candidates", None)),
+                    }
+                )
+        return {"chunk": batch["chunk"], "rows": out_rows}

@@ -1,0 +1,123 @@
+"""`tie-run mode=evaluate`: validate, decode the remaining chunks with Lightning, merge, score, log.
+
+Order matters: every check that can fail (config, task data, options) runs before any model
+decodes; rank 0 alone writes metadata, merges, computes metrics and talks to W&B.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.utilities import rank_zero_only
+
+from tie.lit.datamodule import TaskDataModule
+from tie.lit.module import EnsemblePredictModule
+from tie.lit.progress import RunProgress
+from tie.lit.writer import ChunkPredictionWriter
+from tie.runs.api import Api
+from tie.runs.errors import RunConfigError
+from tie.runs.meta import resolved_config, write_run_metadata
+from tie.runs.metrics import compute_metrics
+from tie.runs.plan import RunPlan, build_plan
+from tie.runs.report import print_summary
+from tie.runs.store import PredictionStore, atomic_write_json, make_chunks
+from tie.runs.tracking import make_tracker
+
+TRAINER_KEYS = ("accelerator", "devices", "num_nodes", "strategy", "precision")
+
+
+def load_rows(task: Any, limit: int | None) -> list[dict[str, Any]]:
+    """The task's problems in dataset order (first `limit`), each tagged with its `_index`."""
+    data = task.load()
+    n = len(data) if limit is None else min(limit, len(data))
+    rows = [{**dict(data[i]), "_index": i} for i in range(n)]
+    ids = [r["id"] for r in rows]
+    if len(set(ids)) != len(ids):
+        raise RunConfigError(f"task {task.name!r} has duplicate problem ids")
+    return rows
+
+
+def decode_settings(plan: RunPlan, task: Any) -> dict[str, Any]:
+    """steps=null means one token per step over the task's reasoning + answer budget."""
+    decode = dict(plan.decode)
+    budget = getattr(task, "budget", None)
+    if decode.get("steps") is None and budget is not None:
+        decode["steps"] = int(budget.reasoning_len + budget.answer_len)
+    return decode
+
+
+def make_trainer(cfg: DictConfig, callbacks: list[pl.Callback]) -> pl.Trainer:
+    kwargs = {
+        k: v
+        for k, v in OmegaConf.to_container(cfg.trainer, resolve=True).items()
+        if k in TRAINER_KEYS
+    }
+    return pl.Trainer(
+        **kwargs,
+        logger=False,
+        callbacks=callbacks,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+        use_distributed_sampler=True,
+    )
+
+
+def evaluate(cfg: DictConfig, api: Api) -> dict[str, Any]:
+    """Run (or resume) one evaluation job; returns metrics (empty dict on ranks > 0)."""
+    plan = build_plan(cfg)
+    run_dir = Path(cfg.paths.output_dir)
+    pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
+
+    task = api.get_task(plan.task_name, **plan.task_options)  # unknown task -> error here
+    rows = load_rows(task, plan.limit)  # missing data files -> error here, before compute
+    plan = dataclasses.replace(plan, decode=decode_settings(plan, task))
+    api.make_options(plan.options)  # unknown option names -> error before any model loads
+    api.make_decode_config(dict(plan.decode))
+
+    store = PredictionStore(run_dir)
+    chunks = make_chunks(rows, plan.batch_size)
+    fingerprint = {**dataclasses.asdict(plan), "n_problems": len(rows)}
+    fingerprint.pop("devices")
+    fingerprint.pop("placement")
+    is_zero = rank_zero_only.rank == 0
+    if is_zero:
+        resumed = store.check_plan(fingerprint)
+        write_run_metadata(
+            run_dir, cfg, {"methods": plan.methods, "n_problems": len(rows), "resumed": resumed}
+        )
+    done = store.done_chunks()
+    remaining = [c for c in chunks if c.index not in done]
+    n_done = sum(len(c.rows) for c in chunks if c.index in done)
+
+    if remaining:
+        traces = run_dir / "traces" if cfg.tracing.enabled else None
+        module = EnsemblePredictModule(plan, api, task, traces_dir=traces)
+        callbacks: list[pl.Callback] = [ChunkPredictionWriter(store)]
+        if cfg.get("progress", True):
+            callbacks.append(RunProgress(len(rows), n_done, f"{plan.task_name}"))
+        trainer = make_trainer(cfg, callbacks)
+        trainer.predict(
+            module,
+            datamodule=TaskDataModule(remaining, int(cfg.data.num_workers)),
+            return_predictions=False,
+        )
+        if not trainer.is_global_zero:
+            return {}
+    elif not is_zero:
+        return {}
+
+    merged = store.merge(len(rows), plan.methods)
+    metrics = compute_metrics(merged, plan.methods, int(cfg.stats.n_boot), int(cfg.seed))
+    metrics["interval"] = plan.options["interval"]
+    metrics["task"] = plan.task_name
+    atomic_write_json(run_dir / "metrics.json", metrics)
+    logger_cfg = OmegaConf.to_container(cfg.logger, resolve=True)
+    with make_tracker(logger_cfg, run_dir, resolved_config(cfg)) as tracker:
+        tracker.log_results(metrics, merged, run_dir / "traces")
+    print_summary(metrics, plan.options["interval"], f"{plan.task_name} ({run_dir})")
+    return metrics

@@ -1,0 +1,99 @@
+"""Predictions on disk: atomic part files per fixed chunk of problems, merged in dataset order.
+
+A chunk is a fixed slice of the dataset (`batch_size` consecutive problems), so its part file has
+the same name whichever rank decoded it and whether or not the run was resumed: a part is either
+complete or absent (tmp file + os.replace), and resuming skips exactly the chunks that exist.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tie.runs.errors import RunConfigError
+
+PART_GLOB = "chunk-*.jsonl"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write via a tmp file in the same dir + fsync + rename: readers see old or new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    index: int
+    rows: list[dict[str, Any]]
+
+
+def make_chunks(rows: list[dict[str, Any]], size: int) -> list[Chunk]:
+    return [Chunk(k // size, rows[k : k + size]) for k in range(0, len(rows), size)]
+
+
+class PredictionStore:
+    def __init__(self, run_dir: Path):
+        self.run_dir = Path(run_dir)
+        self.parts_dir = self.run_dir / "parts"
+
+    def part_path(self, chunk: int) -> Path:
+        return self.parts_dir / f"chunk-{chunk:06d}.jsonl"
+
+    def write_chunk(self, chunk: int, rows: list[dict[str, Any]]) -> None:
+        text = "".join(json.dumps(r, default=str) + "\n" for r in rows)
+        atomic_write_text(self.part_path(chunk), text)
+
+    def done_chunks(self) -> set[int]:
+        if not self.parts_dir.exists():
+            return set()
+        return {int(p.stem.split("-")[1]) for p in self.parts_dir.glob(PART_GLOB)}
+
+    def check_plan(self, fingerprint: dict[str, Any]) -> bool:
+        """Record the plan of a fresh run; on resume refuse a run dir made by a different plan.
+
+        Returns True when resuming."""
+        path = self.run_dir / "plan.json"
+        fingerprint = json.loads(json.dumps(fingerprint, default=str))
+        if path.exists():
+            old = json.loads(path.read_text())
+            diff = sorted(
+                k for k in set(old) | set(fingerprint) if old.get(k) != fingerprint.get(k)
+            )
+            if diff:
+                raise RunConfigError(
+                    f"run dir {self.run_dir} holds a different run (changed: {diff}); "
+                    "resume with the same settings or choose a new hydra.run.dir"
+                )
+            return True
+        atomic_write_json(path, fingerprint)
+        return False
+
+    def merge(self, n_rows: int, methods: list[str]) -> list[dict[str, Any]]:
+        """Every part, ordered by (dataset index, method order); checks each pair exactly once."""
+        order = {m: i for i, m in enumerate(methods)}
+        seen: dict[tuple[str, str], dict[str, Any]] = {}
+        for part in sorted(self.parts_dir.glob(PART_GLOB)):
+            for line in part.read_text(encoding="utf-8").splitlines():
+                row = json.loads(line)
+                seen[(row["id"], row["method"])] = row
+        rows = sorted(seen.values(), key=lambda r: (r["index"], order.get(r["method"], len(order))))
+        expected = n_rows * len(methods)
+        if len(rows) != expected:
+            raise RuntimeError(f"merged {len(rows)} prediction rows, expected {expected}")
+        atomic_write_text(
+            self.run_dir / "predictions.jsonl",
+            "".join(json.dumps(r, default=str) + "\n" for r in rows),
+        )
+        return rows

@@ -1,0 +1,143 @@
+"""Loggers of a finished evaluation: W&B (offline by default), CSV, or none.
+
+The run dir is the source of truth; a tracker only mirrors it. Every tracker is used as a context
+manager so `wandb.finish()` runs after each job, also when it fails (multirun hygiene).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from pathlib import Path
+from typing import Any
+
+from tie.runs.errors import RunConfigError
+from tie.runs.store import atomic_write_text
+
+LOGGER_KINDS = ("wandb", "csv", "none")
+TABLE_COLUMNS = (
+    "id",
+    "method",
+    "category",
+    "prediction",
+    "extracted",
+    "correct",
+    "selected_model",
+    "nfe",
+    "wall_s",
+)
+
+
+def flat_summary(metrics: dict[str, Any]) -> dict[str, Any]:
+    """`<method>/<field>` scalars for dashboards."""
+    out: dict[str, Any] = {}
+    for m, s in metrics["methods"].items():
+        for key in ("accuracy", "n", "n_correct", "nfe_mean", "wall_s"):
+            out[f"{m}/{key}"] = s[key]
+        out[f"{m}/ci95_low"], out[f"{m}/ci95_high"] = s["ci95"]
+    for m, c in metrics["comparisons"].items():
+        out[f"{m}/delta_vs_best_single"] = c["delta"]
+        out[f"{m}/mcnemar_p"] = c["mcnemar_p"]
+    out["best_single"] = metrics.get("best_single")
+    return out
+
+
+class NoTracker:
+    def __enter__(self) -> NoTracker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def log_results(
+        self, metrics: dict[str, Any], rows: list[dict[str, Any]], traces: Path
+    ) -> None:
+        return None
+
+
+class CsvTracker(NoTracker):
+    """metrics.csv: one row per method (accuracy, ci95, cost, delta vs the best single model)."""
+
+    def __init__(self, run_dir: Path):
+        self.run_dir = run_dir
+
+    def log_results(
+        self, metrics: dict[str, Any], rows: list[dict[str, Any]], traces: Path
+    ) -> None:
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["method", "accuracy", "ci95_low", "ci95_high", "n", "n_correct", "nfe_mean",
+                    "wall_s", "delta_vs_best_single", "mcnemar_p"])  # fmt: skip
+        for m, s in metrics["methods"].items():
+            c = metrics["comparisons"].get(m, {})
+            w.writerow([m, s["accuracy"], *s["ci95"], s["n"], s["n_correct"], s["nfe_mean"],
+                        s["wall_s"], c.get("delta", ""), c.get("mcnemar_p", "")])  # fmt: skip
+        atomic_write_text(self.run_dir / "metrics.csv", buf.getvalue())
+
+
+class WandbTracker(NoTracker):
+    """One W&B run per job; its id is stored in the run dir so a resumed job reuses it."""
+
+    def __init__(self, run_dir: Path, logger_cfg: dict[str, Any], config: dict[str, Any]):
+        self.run_dir, self.cfg, self.config = run_dir, logger_cfg, config
+        self.run = None
+
+    def __enter__(self) -> WandbTracker:
+        import wandb
+
+        id_file = self.run_dir / "wandb_id.txt"
+        if id_file.exists():
+            run_id = id_file.read_text().strip()
+        else:
+            run_id = uuid.uuid4().hex[:12]
+            atomic_write_text(id_file, run_id + "\n")
+        self.run = wandb.init(
+            mode=self.cfg.get("mode") or "offline",
+            project=self.cfg.get("project"),
+            entity=self.cfg.get("entity"),
+            group=self.cfg.get("group"),
+            tags=list(self.cfg.get("tags") or []),
+            job_type=self.cfg.get("job_type"),
+            name=self.cfg.get("name") or f"{self.config['task']['name']}-{self.run_dir.name}",
+            dir=str(self.run_dir),
+            config=self.config,
+            id=run_id,
+            resume="allow",
+            reinit="finish_previous",
+        )
+        return self
+
+    def log_results(
+        self, metrics: dict[str, Any], rows: list[dict[str, Any]], traces: Path
+    ) -> None:
+        import wandb
+
+        self.run.summary.update(flat_summary(metrics))
+        cap = int(self.cfg.get("table_rows") or len(rows))
+        table = wandb.Table(columns=list(TABLE_COLUMNS))
+        for r in rows[:cap]:
+            table.add_data(
+                *[r.get(c) if c != "extracted" else str(r.get(c)) for c in TABLE_COLUMNS]
+            )
+        self.run.log({"predictions": table})
+        if traces.exists() and any(traces.iterdir()):
+            art = wandb.Artifact(f"traces-{self.run.id}", type="eval-traces")
+            art.add_dir(str(traces))
+            self.run.log_artifact(art)
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if self.run is not None:
+            self.run.finish(exit_code=1 if exc_type else 0)
+            self.run = None
+
+
+def make_tracker(logger_cfg: dict[str, Any], run_dir: Path, config: dict[str, Any]) -> NoTracker:
+    kind = logger_cfg.get("kind")
+    if kind == "wandb":
+        return WandbTracker(run_dir, logger_cfg, config)
+    if kind == "csv":
+        return CsvTracker(run_dir)
+    if kind == "none":
+        return NoTracker()
+    raise RunConfigError(f"unknown logger.kind {kind!r}; valid: {list(LOGGER_KINDS)}")
