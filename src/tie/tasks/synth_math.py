@@ -34,7 +34,7 @@ from tie.tasks.synth_world import (
 
 CATEGORIES = ("common", "single", "mixed2", "mixed3")
 MIXES: dict[str, dict[str, float]] = {
-    "default": {"common": 0.3, "single": 0.3, "mixed2": 0.25, "mixed3": 0.15},
+    "default": {"common": 0.35, "single": 0.3, "mixed2": 0.2, "mixed3": 0.15},
     "single_owner": {"common": 0.5, "single": 0.5},
     "mixed_only": {"mixed2": 0.6, "mixed3": 0.4},
 }
@@ -114,15 +114,18 @@ class SynthMathTask(Task):
         seen: set[str] = set()
         tries = 0
         while len(rows) < self.n:
-            tries += 1
-            if tries > MAX_TRIES_PER_ROW * self.n:
-                raise ValueError(f"cannot draw {self.n} distinct {self.split} problems; lower n")
             category = rng.choices(cats, weights)[0]
-            ents, owners = sample_entities(rng, category, world)
-            names = [world.names[e] for e in ents]
-            key = problem_key(names)
-            if key in seen or split_of(key) != self.split:
-                continue
+            while True:  # redraw within the category so the realised mix matches `mix`
+                tries += 1
+                if tries > MAX_TRIES_PER_ROW * self.n:
+                    raise ValueError(
+                        f"cannot draw {self.n} distinct {self.split} problems; lower n"
+                    )
+                ents, owners = sample_entities(rng, category, world)
+                names = [world.names[e] for e in ents]
+                key = problem_key(names)
+                if key not in seen and split_of(key) == self.split:
+                    break
             seen.add(key)
             prompt, reasoning, answer = format_problem(names, [world.values[e] for e in ents])
             rows.append(
