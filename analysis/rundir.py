@@ -1,0 +1,145 @@
+"""Read a run directory into pandas frames, and find the runs of a sweep.
+
+A run directory is the source of truth (see `docs/CONTRACTS.md`); this module is the only place
+that knows its file names, so the studies stay independent of the layout.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+PREDICTIONS = "predictions.jsonl"
+METRICS = "metrics.json"
+CONFIG = ".hydra/config.yaml"
+TRACES = "traces"
+PREDICTION_COLUMNS = ("id", "method", "correct")
+
+
+class RunDirError(ValueError):
+    """A run directory is missing a file or a column a study needs; the message names it."""
+
+
+@dataclass
+class RunDir:
+    """Lazy, cached access to the files of one run directory."""
+
+    path: Path
+    _traces: dict[str, pd.DataFrame | None] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.path = Path(self.path)
+        if not self.path.is_dir():
+            raise RunDirError(f"run directory {str(self.path)!r} does not exist")
+        if not (self.path / PREDICTIONS).is_file():
+            raise RunDirError(f"{str(self.path)!r} is not a run directory: no {PREDICTIONS}")
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @cached_property
+    def predictions(self) -> pd.DataFrame:
+        """One row per (`id`, `method`); `id` as str so it joins with the traces."""
+        file = self.path / PREDICTIONS
+        rows = []
+        for lineno, line in enumerate(file.read_text().splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise RunDirError(f"{file}:{lineno}: not valid JSON ({exc.msg})") from exc
+        frame = pd.DataFrame(rows)
+        require_columns(frame, PREDICTION_COLUMNS, file)
+        frame["id"] = frame["id"].astype(str)
+        frame["correct"] = frame["correct"].astype(bool)
+        if frame.duplicated(["id", "method"]).any():
+            dup = frame[frame.duplicated(["id", "method"])].iloc[0]
+            raise RunDirError(
+                f"{file}: duplicate row for id={dup['id']!r} method={dup['method']!r}"
+            )
+        return frame
+
+    @cached_property
+    def metrics(self) -> dict[str, Any]:
+        file = self.path / METRICS
+        return json.loads(file.read_text()) if file.is_file() else {}
+
+    @cached_property
+    def config(self) -> dict[str, Any]:
+        """The resolved Hydra config (plain YAML); empty when the run has none."""
+        file = self.path / CONFIG
+        if not file.is_file():
+            return {}
+        return yaml.safe_load(file.read_text()) or {}
+
+    def cfg(self, dotted: str, default: Any = None) -> Any:
+        """A config value by dotted path, e.g. `run.cfg("ensemble.interval")`."""
+        node: Any = self.config
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    @property
+    def task(self) -> str:
+        """Task name from the config, else from the predictions' directory name."""
+        return str(self.cfg("task.name", default=self.path.name))
+
+    @property
+    def methods(self) -> list[str]:
+        return list(dict.fromkeys(self.predictions["method"]))
+
+    def has_trace(self, name: str) -> bool:
+        return (self.path / TRACES / f"{name}.parquet").is_file()
+
+    def trace(self, name: str) -> pd.DataFrame:
+        """`traces/<name>.parquet` with `id` as str; a clear error when the run has none."""
+        if name not in self._traces:
+            file = self.path / TRACES / f"{name}.parquet"
+            if not file.is_file():
+                raise RunDirError(
+                    f"{str(self.path)!r} has no traces/{name}.parquet (was tracing enabled?)"
+                )
+            frame = pd.read_parquet(file)
+            if "id" in frame.columns:
+                frame["id"] = frame["id"].astype(str)
+            self._traces[name] = frame
+        return self._traces[name]  # type: ignore[return-value]
+
+
+def require_columns(frame: pd.DataFrame, columns: tuple[str, ...] | list[str], where: Any) -> None:
+    """Raise naming the missing columns and the file they were expected in."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise RunDirError(f"{where}: missing column(s) {missing}; has {sorted(frame.columns)}")
+
+
+def _natural_key(path: Path) -> list[Any]:
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(path))]
+
+
+def find_runs(root: str | Path) -> list[Path]:
+    """`root` itself if it is a run directory, else every run directory below it (a sweep)."""
+    root = Path(root)
+    if not root.exists():
+        raise RunDirError(f"{str(root)!r} does not exist")
+    if (root / PREDICTIONS).is_file():
+        return [root]
+    found = sorted((p.parent for p in root.rglob(PREDICTIONS)), key=_natural_key)
+    if not found:
+        raise RunDirError(f"no run directory (a folder with {PREDICTIONS}) under {str(root)!r}")
+    return found
+
+
+def load_runs(root: str | Path) -> list[RunDir]:
+    return [RunDir(p) for p in find_runs(root)]
