@@ -17,6 +17,7 @@ from typing import Any
 import datasets
 import torch
 
+from tie.ensemble.options import EnsembleOptions
 from tie.runs.api import Api, _dataclass_factory
 
 CALLS = {"run_method": 0}
@@ -54,8 +55,15 @@ def generate(backend, input_ids, attention_mask=None, gen_length=8, block_length
     return torch.cat([input_ids, new], dim=1)
 
 
+@dataclass(frozen=True)
+class Budget:
+    reasoning_len: int = 24
+    answer_len: int = 4
+
+
 class FakeTask:
     answer_suffix = "Answer:"
+    budget = Budget()
 
     def __init__(self, name: str, n: int = 12, missing: bool = False):
         self.name, self.n, self.missing = name, n, missing
@@ -85,21 +93,6 @@ class FakeTask:
 
 def get_task(name: str, **options) -> FakeTask:
     return FakeTask(name, **options)
-
-
-@dataclass
-class FakeOptions:
-    interval: int = 16
-    normalise: bool = True
-    cross_model: bool = True
-    final_selection: str = "tcc_top1"
-    best_model: str | None = None
-    tie_break: str = "own_top1"
-    after_finish: str = "independent"
-    final_tcc_scope: str = "whole"
-    commit_equal_is_change: bool = False
-    gating: Any = None
-    calibration: Any = None
 
 
 @dataclass
@@ -158,18 +151,33 @@ def run_method(method, constituents, prompts, task, options, tracer=None) -> lis
         )
         outs.append(Out(pred, "r", who, nfe=10 + h % 7, wall_s=0.01, leaders=[who]))
         if tracer is not None:
-            tracer.record(method, p)
+            tracer.add_round({"method": method, "prompt": p, "round": 0})
     return outs
 
 
 class FakeTracer:
-    def __init__(self, traces_dir, rank: int = 0):
-        self.path = traces_dir / f"fake-rank{rank}.txt"
-        traces_dir.mkdir(parents=True, exist_ok=True)
+    """Buffers rows, commits them atomically on close (like tie.tracing.Tracer)."""
 
-    def record(self, method: str, prompt: str) -> None:
-        with open(self.path, "a") as f:
-            f.write(f"{method}\t{prompt}\n")
+    def __init__(self, traces_dir, rank: int = 0, steps: bool = True):
+        self.path = traces_dir / f"rounds.rank{rank}.txt"
+        self.rows: list[str] = []
+
+    def add_round(self, row: dict) -> None:
+        self.rows.append(f"{row['method']}\t{row['prompt']}\n")
+
+    def close(self) -> None:
+        from tie.runs.store import atomic_write_text
+
+        atomic_write_text(self.path, "".join(self.rows))
+
+
+def merge_traces(traces_dir) -> None:
+    parts = sorted(traces_dir.glob("rounds.rank*.txt"), key=lambda p: int(p.stem.split("rank")[1]))
+    main = traces_dir / "rounds.txt"
+    text = (main.read_text() if main.exists() else "") + "".join(p.read_text() for p in parts)
+    main.write_text(text)
+    for p in parts:
+        p.unlink()
 
 
 def fake_api() -> Api:
@@ -177,9 +185,10 @@ def fake_api() -> Api:
         load_backend=load_backend,
         get_task=get_task,
         run_method=run_method,
-        make_options=_dataclass_factory(FakeOptions),
+        make_options=_dataclass_factory(EnsembleOptions),
         make_decode_config=_dataclass_factory(FakeDecodeConfig),
         make_constituent=Constituent,
         generate=generate,
         make_tracer=FakeTracer,
+        merge_traces=merge_traces,
     )

@@ -45,7 +45,8 @@ class RoundWatcher:
             return attr
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            r = kwargs.get("round", kwargs.get("round_idx"))
+            row = args[0] if args and isinstance(args[0], dict) else kwargs
+            r = row.get("round", row.get("round_idx"))
             self._hook(round=r if isinstance(r, int) else None)
             return attr(*args, **kwargs)
 
@@ -58,7 +59,6 @@ class EnsemblePredictModule(pl.LightningModule):
         self.plan, self.api, self.task, self.traces_dir = plan, api, task, traces_dir
         self.constituents: list[Any] = []
         self.options: Any = None
-        self.tracer: Any = None
         self.status_hook: Callable[..., None] = lambda **_: None
 
     def _device_for(self, i: int, explicit: str | None) -> str:
@@ -91,14 +91,21 @@ class EnsemblePredictModule(pl.LightningModule):
                     f"cross-model scoring needs a tokenizer for every constituent; {missing} have "
                     "none (set ensemble.options.cross_model=false or use tie:tcc)"
                 )
-        if self.traces_dir is not None and self.api.make_tracer is not None:
-            self.tracer = self.api.make_tracer(self.traces_dir, rank=self.global_rank)
+
+    def _chunk_tracer(self, chunk: int) -> Any:
+        """One tracer per chunk (file suffix = chunk + 1), closed with the chunk, so traces are
+        committed exactly like predictions: a resumed chunk rewrites its own file, no duplicates."""
+        if self.traces_dir is None or self.api.make_tracer is None:
+            return None
+        steps = bool(self.plan.options.get("trace_steps", True))
+        return self.api.make_tracer(self.traces_dir, rank=chunk + 1, steps=steps)
 
     def predict_step(self, batch: dict[str, Any], batch_idx: int = 0) -> dict[str, Any]:
         rows = batch["rows"]
         prompts = [self.task.build_prompt(r) for r in rows]
         out_rows: list[dict[str, Any]] = []
-        tracer = RoundWatcher(self.tracer, self.status_hook) if self.tracer is not None else None
+        raw_tracer = self._chunk_tracer(int(batch["chunk"]))
+        tracer = RoundWatcher(raw_tracer, self.status_hook) if raw_tracer is not None else None
         for method in self.plan.methods:
             self.status_hook(method=method)
             t0 = time.perf_counter()
@@ -129,4 +136,6 @@ class EnsemblePredictModule(pl.LightningModule):
                         "candidates": _plain(getattr(out, "candidates", None)),
                     }
                 )
+        if raw_tracer is not None and hasattr(raw_tracer, "close"):
+            raw_tracer.close()
         return {"chunk": batch["chunk"], "rows": out_rows}

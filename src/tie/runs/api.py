@@ -23,7 +23,8 @@ class Api:
     make_decode_config: Callable[[dict[str, Any]], Any]  # dict -> DecodeConfig
     make_constituent: Callable[..., Any]  # (name, backend, decode_config) -> Constituent
     generate: Callable[..., Any]  # tie.decoding.generate
-    make_tracer: Callable[..., Any] | None = None  # (traces_dir, rank) -> tracer or None
+    make_tracer: Callable[..., Any] | None = None  # (traces_dir, rank=, steps=) -> tracer
+    merge_traces: Callable[[Any], None] | None = None  # fold per-chunk trace files into one
 
 
 def _dataclass_factory(cls: type) -> Callable[[dict[str, Any]], Any]:
@@ -38,7 +39,10 @@ def _dataclass_factory(cls: type) -> Callable[[dict[str, Any]], Any]:
             raise RunConfigError(
                 f"unknown {cls.__name__} option(s) {unknown}; valid: {sorted(valid)}"
             )
-        return cls(**values)
+        try:
+            return cls(**values)
+        except (TypeError, ValueError) as exc:
+            raise RunConfigError(f"{cls.__name__}: {exc}") from exc
 
     return make
 
@@ -49,11 +53,7 @@ def default_api() -> Api:
     from tie.ensemble import Constituent, EnsembleOptions, run_method
     from tie.models import load_backend
     from tie.tasks import get_task
-
-    try:
-        from tie.tracing import make_tracer  # type: ignore[attr-defined]
-    except ImportError:
-        make_tracer = None
+    from tie.tracing import make_tracer, merge_ranks
 
     return Api(
         load_backend=load_backend,
@@ -64,6 +64,7 @@ def default_api() -> Api:
         make_constituent=Constituent,
         generate=generate,
         make_tracer=make_tracer,
+        merge_traces=merge_ranks,
     )
 
 

@@ -111,6 +111,9 @@ def evaluate(cfg: DictConfig, api: Api) -> dict[str, Any]:
     elif not is_zero:
         return {}
 
+    traces_dir = run_dir / "traces"
+    if api.merge_traces is not None and traces_dir.exists():
+        api.merge_traces(traces_dir)
     merged = store.merge(len(rows), plan.methods)
     metrics = compute_metrics(merged, plan.methods, int(cfg.stats.n_boot), int(cfg.seed))
     metrics["interval"] = plan.options["interval"]

@@ -8,26 +8,8 @@ from collections import defaultdict
 from typing import Any
 
 import numpy as np
-from scipy.stats import binomtest
 
-
-def bootstrap_ci(values: np.ndarray, n_boot: int, seed: int) -> list[float]:
-    """95% percentile interval of the mean (resampling problems)."""
-    if len(values) == 0:
-        return [float("nan"), float("nan")]
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(values), size=(n_boot, len(values)))
-    means = values[idx].mean(axis=1)
-    return [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))]
-
-
-def mcnemar_exact(a: np.ndarray, b: np.ndarray) -> float:
-    """Two-sided exact McNemar p on paired correctness (binomial test on discordant pairs)."""
-    only_a = int(np.sum(a & ~b))
-    only_b = int(np.sum(~a & b))
-    if only_a + only_b == 0:
-        return 1.0
-    return float(binomtest(only_a, only_a + only_b, 0.5).pvalue)
+from tie.stats import bootstrap_ci, mcnemar_exact, paired_bootstrap
 
 
 def _method_summary(rows: list[dict[str, Any]], n_boot: int, seed: int) -> dict[str, Any]:
@@ -35,12 +17,12 @@ def _method_summary(rows: list[dict[str, Any]], n_boot: int, seed: int) -> dict[
     by_cat: dict[str, list[bool]] = defaultdict(list)
     for r in rows:
         by_cat[str(r.get("category"))].append(bool(r["correct"]))
-    lo, hi = bootstrap_ci(correct.astype(float), n_boot, seed)
+    ci = bootstrap_ci(correct, n_boot=n_boot, seed=seed) if len(rows) else None
     return {
         "accuracy": 100.0 * float(correct.mean()) if len(rows) else float("nan"),
         "n": len(rows),
         "n_correct": int(correct.sum()),
-        "ci95": [100.0 * lo, 100.0 * hi],
+        "ci95": [100.0 * ci.low, 100.0 * ci.high] if ci else [float("nan")] * 2,
         "nfe_mean": float(np.mean([r["nfe"] for r in rows])) if rows else float("nan"),
         "wall_s": float(np.sum([r["wall_s"] for r in rows])),
         "wall_s_mean": float(np.mean([r["wall_s"] for r in rows])) if rows else float("nan"),
@@ -72,13 +54,13 @@ def compute_metrics(
         if m == best:
             continue
         other = np.array([bool(by_method[m][i]["correct"]) for i in ids])
-        diff = other.astype(float) - base.astype(float)
-        lo, hi = bootstrap_ci(diff, n_boot, rng_seed)
+        delta, boot_p = paired_bootstrap(other, base, n_boot=n_boot, seed=rng_seed)
         out["comparisons"][m] = {
             "vs": best,
-            "delta": 100.0 * float(diff.mean()),
-            "ci95": [100.0 * lo, 100.0 * hi],
-            "mcnemar_p": mcnemar_exact(other, base),
+            "delta": 100.0 * delta.estimate,
+            "ci95": [100.0 * delta.low, 100.0 * delta.high],
+            "bootstrap_p": boot_p,
+            "mcnemar_p": mcnemar_exact(other, base).p_value,
             "wins": int(np.sum(other & ~base)),
             "losses": int(np.sum(~other & base)),
         }
