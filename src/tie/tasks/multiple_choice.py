@@ -55,14 +55,43 @@ _ROBUST = re.compile(r"Answer\s*:\s*\**\(?\$?\s*([A-E])\b")
 
 # The 35 MMLU subjects on which both LLaDA and Dream exceed 60% (TIE_SPEC section 5).
 MMLU_STAR_SUBJECTS = frozenset(
-    """astronomy business_ethics clinical_knowledge college_biology college_medicine
-    computer_security conceptual_physics elementary_mathematics high_school_biology
-    high_school_computer_science high_school_european_history high_school_geography
-    high_school_government_and_politics high_school_macroeconomics high_school_microeconomics
-    high_school_psychology high_school_us_history high_school_world_history human_aging
-    human_sexuality international_law jurisprudence logical_fallacies management marketing
-    medical_genetics miscellaneous nutrition philosophy prehistory public_relations
-    security_studies sociology us_foreign_policy world_religions""".split()
+    [
+        "astronomy",
+        "business_ethics",
+        "clinical_knowledge",
+        "college_biology",
+        "college_medicine",
+        "computer_security",
+        "conceptual_physics",
+        "elementary_mathematics",
+        "high_school_biology",
+        "high_school_computer_science",
+        "high_school_european_history",
+        "high_school_geography",
+        "high_school_government_and_politics",
+        "high_school_macroeconomics",
+        "high_school_microeconomics",
+        "high_school_psychology",
+        "high_school_us_history",
+        "high_school_world_history",
+        "human_aging",
+        "human_sexuality",
+        "international_law",
+        "jurisprudence",
+        "logical_fallacies",
+        "management",
+        "marketing",
+        "medical_genetics",
+        "miscellaneous",
+        "nutrition",
+        "philosophy",
+        "prehistory",
+        "public_relations",
+        "security_studies",
+        "sociology",
+        "us_foreign_policy",
+        "world_religions",
+    ]
 )
 
 
