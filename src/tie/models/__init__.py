@@ -9,6 +9,8 @@ from transformers import AutoConfig, AutoModel
 from tie.models.backend import BackendInfo, MDLMBackend
 from tie.models.dream import DreamConfig, DreamModel
 from tie.models.llada import LLaDAConfig, LLaDAModelLM
+from tie.models.loading import list_zoo, load_backend, zoo_root
+from tie.models.native import TransformersBackend
 
 AutoConfig.register("llada", LLaDAConfig, exist_ok=True)
 AutoConfig.register("dream", DreamConfig, exist_ok=True)
@@ -22,4 +24,8 @@ __all__ = [
     "LLaDAConfig",
     "LLaDAModelLM",
     "MDLMBackend",
+    "TransformersBackend",
+    "list_zoo",
+    "load_backend",
+    "zoo_root",
 ]

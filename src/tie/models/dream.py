@@ -40,7 +40,6 @@ class DreamConfig(PretrainedConfig):
     initializer_range: float = 0.02
     rms_norm_eps: float = 1e-6
     rope_theta: float = 1000000.0
-    rope_scaling: dict | None = None
     attention_dropout: float | int = 0.0
     tie_word_embeddings: bool = False
     mask_token_id: int | None = None
@@ -55,8 +54,10 @@ class DreamConfig(PretrainedConfig):
             raise ValueError(
                 f"Dream config: hidden_act={self.hidden_act!r} is not supported (silu)"
             )
-        if self.rope_scaling is not None:
-            raise ValueError(f"Dream config: rope_scaling={self.rope_scaling!r} is not supported")
+        if kwargs.get("rope_scaling") is not None:
+            raise ValueError(
+                f"Dream config: rope_scaling={kwargs['rope_scaling']!r} is not supported"
+            )
         if self.hidden_size % self.num_attention_heads or (
             self.num_attention_heads % self.num_key_value_heads
         ):

@@ -1,0 +1,151 @@
+"""`load_backend(spec)`: from a checkpoint directory, a zoo name or a mapping to an `MDLMBackend`.
+
+All file and shape checks run on headers before any weights are read, so a wrong path or a
+checkpoint of another size fails in milliseconds with the offending file or tensor named.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
+
+from tie.models.checkpoint import (
+    CheckpointError,
+    check_tokenizer_files,
+    compare_shapes,
+    read_config,
+    tensor_shapes,
+    weight_files,
+)
+from tie.models.dream import DreamConfig, DreamModel
+from tie.models.llada import LLaDAConfig, LLaDAModelLM
+from tie.models.native import TransformersBackend, default_dtype
+
+FAMILY_CLASSES = {"llada": (LLaDAConfig, LLaDAModelLM), "dream": (DreamConfig, DreamModel)}
+ARCHITECTURE_FAMILY = {"LLaDAModelLM": "llada", "DreamModel": "dream"}
+BACKENDS = ("native", "hf_remote")
+ZOO_PREFIX = "zoo:"
+
+
+def zoo_root() -> Path:
+    """`$TIE_ZOO_DIR`, else the repository's top-level `zoo/`."""
+    env = os.environ.get("TIE_ZOO_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[3] / "zoo"
+
+
+def list_zoo() -> list[str]:
+    """Names of the zoo models (sub-directories with a config.json), sorted."""
+    root = zoo_root()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / "config.json").is_file())
+
+
+def zoo_path(name: str) -> Path:
+    known = list_zoo()
+    if name not in known:
+        raise KeyError(
+            f"unknown zoo model {name!r} under {str(zoo_root())!r}; known: {known or 'none'}"
+        )
+    return zoo_root() / name
+
+
+def detect_family(config: Mapping[str, Any], path: Path) -> str:
+    """Family from `model_type` (llada / Dream) or `architectures` in config.json."""
+    model_type = str(config.get("model_type", "")).lower()
+    if model_type in FAMILY_CLASSES:
+        return model_type
+    for arch in config.get("architectures") or []:
+        if arch in ARCHITECTURE_FAMILY:
+            return ARCHITECTURE_FAMILY[arch]
+    raise CheckpointError(
+        f"cannot tell the model family of {str(path)!r} (model_type={config.get('model_type')!r}, "
+        f"architectures={config.get('architectures')!r}); pass family= one of {sorted(FAMILY_CLASSES)}"
+    )
+
+
+def _parse_spec(spec: Any) -> tuple[Path, str, str | None, str]:
+    """(path, backend, family override, display name) from any accepted spec form."""
+    if isinstance(spec, str | os.PathLike):
+        spec = {"path": spec}
+    if not isinstance(spec, Mapping):
+        raise TypeError(f"backend spec must be a path, 'zoo:<name>' or a mapping, got {type(spec)}")
+    if "path" not in spec or spec["path"] in (None, ""):
+        raise ValueError(f"backend spec {dict(spec)!r} has no 'path'")
+    raw = str(spec["path"])
+    backend = str(spec.get("backend") or "native")
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; known: {list(BACKENDS)}")
+    family = spec.get("family")
+    if family is not None and family not in FAMILY_CLASSES:
+        raise ValueError(f"unknown family {family!r}; known: {sorted(FAMILY_CLASSES)}")
+    if raw.startswith(ZOO_PREFIX):
+        path = zoo_path(raw[len(ZOO_PREFIX) :])
+        name = raw
+    else:
+        path = Path(raw).expanduser()
+        name = path.name
+    return path, backend, family, str(spec.get("name") or name)
+
+
+def load_tokenizer(path: Path, family: str, trust_remote_code: bool) -> PreTrainedTokenizerBase:
+    """The checkpoint's tokenizer; Dream's custom tokenizer class falls back to Qwen2's.
+
+    Dream ships `tokenization_dream.py` (a Qwen2 BPE tokenizer); without remote code we read the
+    same vocab/merges files with transformers' Qwen2 tokenizer.
+    """
+    try:
+        return AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+    except (ValueError, OSError) as err:
+        if family != "dream" or trust_remote_code:
+            raise CheckpointError(f"cannot load the tokenizer of {str(path)!r}: {err}") from err
+        from transformers import Qwen2Tokenizer
+
+        return Qwen2Tokenizer.from_pretrained(path)
+
+
+def _expected_shapes(cls: type, config: Any) -> dict[str, tuple[int, ...]]:
+    with torch.device("meta"):
+        model = cls(config)
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+def load_backend(
+    spec: Any, device: str | torch.device = "cpu", dtype: torch.dtype | None = None
+) -> TransformersBackend:
+    """Load a checkpoint directory, `"zoo:<name>"` or `{path, backend, family, name}` as a backend.
+
+    dtype defaults to float32 on CPU and bfloat16 elsewhere.
+    """
+    path, backend, family, name = _parse_spec(spec)
+    config_dict = read_config(path)
+    family = family or detect_family(config_dict, path)
+    files = weight_files(path)
+    check_tokenizer_files(path)
+    device = torch.device(device)
+    dtype = dtype or default_dtype(device)
+    remote = backend == "hf_remote"
+    tokenizer = load_tokenizer(path, family, trust_remote_code=remote)
+    if remote:
+        model = AutoModel.from_pretrained(path, trust_remote_code=True, dtype=dtype)
+    else:
+        config_cls, model_cls = FAMILY_CLASSES[family]
+        config = config_cls.from_dict(_config_kwargs(config_dict))
+        compare_shapes(_expected_shapes(model_cls, config), tensor_shapes(files), str(path))
+        model = model_cls.from_pretrained(path, config=config, dtype=dtype)
+    model.to(device)
+    return TransformersBackend(model, tokenizer, family, name, remote=remote)
+
+
+def _config_kwargs(config_dict: dict) -> dict:
+    """The authors' config.json minus keys that only matter to their remote code."""
+    drop = {"auto_map", "model_type", "architectures", "transformers_version"}
+    return {k: v for k, v in config_dict.items() if k not in drop}
+
+
+__all__ = ["list_zoo", "load_backend", "load_tokenizer", "zoo_root"]

@@ -1,0 +1,172 @@
+"""`MDLMBackend` over a transformers model + tokenizer (our classes, or the authors' remote code).
+
+Everything the decoder needs that differs between families lives here: where the mask id comes
+from, which ids end a text, the chat template, the context limit, and the logit shift (Dream's raw
+output at i-1 predicts token i; `logits()` realigns it so position i predicts token i).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from tie.models.backend import BackendInfo
+from tie.models.chat import encode_chat
+from tie.models.dream import positions_from_mask
+
+SHIFTED_FAMILIES = {"dream": True, "llada": False}
+# Mask tokens of the published tokenizers that are not registered as the tokenizer's mask token.
+KNOWN_MASK_TOKENS = ("<|mdm_mask|>", "<|mask|>", "[MASK]", "<mask>")
+# Tokens that end a text or a turn, or pad, in the families we support.
+END_TOKENS = (
+    "<|endoftext|>", "<|end_of_text|>", "<|eot_id|>", "<|im_end|>", "<|dlm_pad|>", "<|eos|>",
+)  # fmt: skip
+# Context limits documented by the authors where the config says more (Dream inherits 131072).
+DOCUMENTED_MAX_LENGTH = {"llada": 4096, "dream": 2048}
+
+
+def _token_id(tokenizer: PreTrainedTokenizerBase, token: str) -> int | None:
+    """Id of `token` if it is a real entry of the vocabulary (not mapped to unk)."""
+    return tokenizer.get_vocab().get(token)
+
+
+def resolve_mask_id(config_mask_id: int | None, tokenizer: PreTrainedTokenizerBase) -> int:
+    """Mask id from the config, else the tokenizer's mask token, else a known mask string."""
+    if config_mask_id is not None:
+        return int(config_mask_id)
+    if tokenizer.mask_token_id is not None:
+        return int(tokenizer.mask_token_id)
+    for tok in KNOWN_MASK_TOKENS:
+        found = _token_id(tokenizer, tok)
+        if found is not None:
+            return int(found)
+    raise ValueError(
+        "tokenizer has no mask token (no mask_token, none of "
+        f"{list(KNOWN_MASK_TOKENS)} in its vocabulary) and config.json has no mask_token_id"
+    )
+
+
+def resolve_eos_ids(
+    tokenizer: PreTrainedTokenizerBase, config_ids: Iterable[int | None]
+) -> tuple[int, ...]:
+    """Every id meaning end of text / end of turn / pad (sorted, unique)."""
+    ids = {tokenizer.eos_token_id, tokenizer.pad_token_id, *config_ids}
+    ids |= {_token_id(tokenizer, tok) for tok in END_TOKENS}
+    return tuple(sorted(int(i) for i in ids if i is not None))
+
+
+def _as_list(value: int | list[int] | None) -> list[int | None]:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def default_dtype(device: torch.device) -> torch.dtype:
+    """float32 on CPU, bfloat16 on accelerators (what the authors run)."""
+    return torch.float32 if device.type == "cpu" else torch.bfloat16
+
+
+class TransformersBackend:
+    """An MDLM backend around a loaded transformers model.
+
+    `remote=True` marks the authors' own code (`hf_remote`): Dream's remote code wants a pairwise
+    [B, 1, L, L] mask and explicit position ids; LLaDA's takes the 2D mask like ours.
+    """
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        family: str,
+        name: str,
+        remote: bool = False,
+    ) -> None:
+        if family not in SHIFTED_FAMILIES:
+            raise ValueError(f"unknown model family {family!r}; known: {sorted(SHIFTED_FAMILIES)}")
+        cfg = model.config
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.family = family
+        self.remote = remote
+        self.mask_id = resolve_mask_id(getattr(cfg, "mask_token_id", None), tokenizer)
+        self.eos_ids = resolve_eos_ids(
+            tokenizer,
+            [*_as_list(getattr(cfg, "eos_token_id", None)), getattr(cfg, "pad_token_id", None)],
+        )
+        pad = tokenizer.pad_token_id
+        self.pad_id = int(pad if pad is not None else self.eos_ids[0])
+        self.max_length = self._max_length(cfg)
+        param = next(model.parameters())
+        self.device, self.dtype = param.device, param.dtype
+        vocab = model.get_input_embeddings().weight.shape[0]
+        if not 0 <= self.mask_id < vocab:
+            raise ValueError(
+                f"mask id {self.mask_id} is outside the model vocabulary (size {vocab})"
+            )
+        self.info = BackendInfo(
+            name=name,
+            family=family,
+            shift=SHIFTED_FAMILIES[family],
+            vocab_size=vocab,
+            extra={"backend": "hf_remote" if remote else "native"},
+        )
+
+    def _max_length(self, cfg) -> int:
+        limits = [DOCUMENTED_MAX_LENGTH[self.family]]
+        for key in ("max_sequence_length", "max_position_embeddings"):
+            if getattr(cfg, key, None):
+                limits.append(int(getattr(cfg, key)))
+        return min(limits)
+
+    def chat_prompt(self, user_message: str, system: str | None = None) -> list[int]:
+        """Prompt ids with the family chat template (generation prompt on, BOS from the template)."""
+        return encode_chat(self.tokenizer, self.family, user_message, system)
+
+    def _check_inputs(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None
+    ) -> torch.Tensor | None:
+        if input_ids.dim() != 2:
+            raise ValueError(f"input_ids must be [B, L], got shape {tuple(input_ids.shape)}")
+        if input_ids.shape[1] > self.max_length:
+            raise ValueError(
+                f"sequence length {input_ids.shape[1]} exceeds max_length {self.max_length} "
+                f"of {self.info.name}"
+            )
+        if attention_mask is not None and attention_mask.shape != input_ids.shape:
+            raise ValueError(
+                f"attention_mask shape {tuple(attention_mask.shape)} != input_ids shape "
+                f"{tuple(input_ids.shape)}"
+            )
+        if input_ids.numel() and (input_ids.min() < 0 or input_ids.max() >= self.info.vocab_size):
+            raise ValueError(f"input_ids outside the vocabulary [0, {self.info.vocab_size})")
+        if attention_mask is not None and bool(attention_mask.to(torch.bool).all()):
+            return None
+        return attention_mask
+
+    def _raw(self, ids: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        if not self.remote:
+            return self.model(ids, attention_mask=mask).logits
+        if self.family == "dream":
+            if mask is None:
+                return self.model(ids).logits
+            keep = mask.to(torch.bool)
+            pairwise = (keep[:, None, :, None] & keep[:, None, None, :]) | torch.eye(
+                ids.shape[1], dtype=torch.bool, device=ids.device
+            )  # the diagonal keeps pad query rows non-empty (no NaN)
+            return self.model(
+                ids, attention_mask=pairwise, position_ids=positions_from_mask(mask)
+            ).logits
+        return self.model(ids, attention_mask=mask).logits
+
+    @torch.inference_mode()
+    def logits(
+        self, input_ids: torch.LongTensor, attention_mask: torch.Tensor | None = None
+    ) -> torch.FloatTensor:
+        """Float32 logits [B, L, V]; position i predicts token i for every family."""
+        mask = self._check_inputs(input_ids, attention_mask)
+        ids = input_ids.to(self.device)
+        mask = None if mask is None else mask.to(self.device)
+        out = self._raw(ids, mask).float()
+        if self.info.shift:
+            out = torch.cat([out[:, :1], out[:, :-1]], dim=1)  # position 0 gets a dummy
+        return out
