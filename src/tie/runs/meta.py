@@ -62,9 +62,8 @@ def git_info() -> dict[str, Any]:
 
 def resolved_config(cfg: DictConfig) -> dict[str, Any]:
     """The job's config with every interpolation resolved (the hydra node dropped)."""
-    container = OmegaConf.to_container(cfg, resolve=True)
-    container.pop("hydra", None)
-    return container
+    keys = [k for k in cfg if k != "hydra"]
+    return OmegaConf.to_container(OmegaConf.masked_copy(cfg, keys), resolve=True)
 
 
 def hydra_overrides() -> list[str]:
