@@ -1,0 +1,112 @@
+"""Moving a partially denoised canvas between two constituents (TIE_SPEC section 4).
+
+Identical tokenizers copy ids. Otherwise each region crosses through text: the contiguous
+committed prefix is decoded, re-encoded by the target without special tokens and placed at the
+start of the target's region; the rest stays masked. A committed EOS run in that prefix (or a
+fully committed region) closes the region: the target fills the rest with its own EOS. Every
+translation reports what it lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class BridgeStats:
+    """Losses of one translation (summed over the regions)."""
+
+    tokens_dropped: int = 0  # committed source tokens after the first gap (or after an EOS)
+    tokens_truncated: int = 0  # target tokens cut because the region was too short
+    roundtrip_mismatch: bool = False  # target text differs from the source text
+
+    def __iadd__(self, other: BridgeStats) -> BridgeStats:
+        self.tokens_dropped += other.tokens_dropped
+        self.tokens_truncated += other.tokens_truncated
+        self.roundtrip_mismatch |= other.roundtrip_mismatch
+        return self
+
+
+_SAME_CACHE: dict[tuple[int, int], bool] = {}
+
+
+def same_tokenizer(a, b) -> bool:
+    """True when two backends share vocabulary and special ids, so ids can be copied."""
+    if a is b:
+        return True
+    key = (id(a), id(b))
+    if key not in _SAME_CACHE:
+        _SAME_CACHE[key] = (
+            a.mask_id == b.mask_id
+            and tuple(a.eos_ids) == tuple(b.eos_ids)
+            and a.pad_id == b.pad_id
+            and a.tokenizer.get_vocab() == b.tokenizer.get_vocab()
+        )
+    return _SAME_CACHE[key]
+
+
+def fill_eos_id(backend) -> int:
+    """The EOS a closed region is filled with: the pad id when it is an EOS, else the first EOS."""
+    return backend.pad_id if backend.pad_id in backend.eos_ids else backend.eos_ids[0]
+
+
+def region_spans(layout) -> dict[str, tuple[int, int]]:
+    """(start, length) of the reasoning and answer regions of a CanvasLayout."""
+    p, r, a = int(layout.prompt_len), int(layout.reasoning_len), int(layout.answer_len)
+    s = len(layout.suffix_ids)
+    return {"reasoning": (p, r), "answer": (p + r + s, a)}
+
+
+def committed_text(ids: list[int], tokenizer, mask_id: int, eos_ids) -> tuple[str, bool, int]:
+    """(text of the contiguous committed prefix, region closed?, committed tokens dropped)."""
+    eos = set(eos_ids)
+    gap = ids.index(mask_id) if mask_id in ids else len(ids)
+    prefix, rest = ids[:gap], ids[gap:]
+    dropped = sum(t != mask_id for t in rest)
+    closed = gap == len(ids)
+    end = next((j for j, t in enumerate(prefix) if t in eos), None)
+    if end is not None:
+        closed = True
+        dropped += sum(t not in eos for t in prefix[end:])
+        prefix = prefix[:end]
+    text = tokenizer.decode(prefix, skip_special_tokens=True) if prefix else ""
+    return text, closed, dropped
+
+
+def translate_region(ids: list[int], src, length: int, tgt) -> tuple[list[int], BridgeStats]:
+    """One region of `src` tokens -> `length` target tokens (text, then EOS or masks)."""
+    text, closed, dropped = committed_text(ids, src.tokenizer, src.mask_id, src.eos_ids)
+    new = tgt.tokenizer.encode(text, add_special_tokens=False) if text else []
+    truncated = max(0, len(new) - length)
+    new = new[:length]
+    back = tgt.tokenizer.decode(new, skip_special_tokens=True) if new else ""
+    fill = fill_eos_id(tgt) if closed else tgt.mask_id
+    return new + [fill] * (length - len(new)), BridgeStats(dropped, truncated, back != text)
+
+
+def translate_rows(
+    x_src: torch.Tensor, src, src_layout, template: torch.Tensor, tgt, tgt_layout
+) -> tuple[torch.Tensor, list[BridgeStats]]:
+    """Translate canvases [N, Ls] of `src` into `tgt` canvases built on `template` [N, Lt].
+
+    `template` holds the target's own prompt and suffix for the same problems; its regions are
+    overwritten by the translated text.
+    """
+    if x_src.shape[0] != template.shape[0]:
+        raise ValueError(f"{x_src.shape[0]} source rows but {template.shape[0]} target rows")
+    src_spans, tgt_spans = region_spans(src_layout), region_spans(tgt_layout)
+    out = template.clone()
+    stats: list[BridgeStats] = []
+    rows = x_src.tolist()
+    for i, row in enumerate(rows):
+        total = BridgeStats()
+        for region, (s0, slen) in src_spans.items():
+            t0, tlen = tgt_spans[region]
+            new, st = translate_region(row[s0 : s0 + slen], src, tlen, tgt)
+            if tlen:
+                out[i, t0 : t0 + tlen] = torch.tensor(new, dtype=out.dtype)
+            total += st
+        stats.append(total)
+    return out, stats

@@ -1,0 +1,568 @@
+"""The TIE cycle (TIE_SPEC section 3): trajectory generation, assessment, relay, final selection.
+
+Vectorised over the batch: every problem has its own leader each round and leaves the cycle on
+its own when any constituent has decoded it completely. `single:<m>` and `post` run through the
+same loop (one member; one round with no relay) so all methods share one decoding path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from tie.ensemble.bridge import BridgeStats, region_spans, same_tokenizer, translate_rows
+from tie.ensemble.options import Candidate, Constituent, EnsembleOptions, MethodOutput
+from tie.ensemble.scoring import (
+    argmax_with_ties,
+    logit_scores,
+    select_final,
+    step_change_count,
+)
+from tie.ensemble.signals import calibrated_answer_signals
+
+LOGIT_SCORES = ("top1", "entropy", "margin")
+_HUGE_INTERVAL = 1 << 30
+
+
+@dataclass
+class Member:
+    """One constituent's runtime state inside a method run, with its change-count histories."""
+
+    c: Constituent
+    decoder: Any
+    state: Any
+    template: torch.Tensor  # the initial canvas (own prompt + suffix) for bridging into it
+    prev_top1: torch.Tensor
+    prev_in_a: torch.Tensor
+    round_valid: torch.Tensor
+    whole_valid: torch.Tensor
+    round_count: torch.Tensor
+    whole_count: torch.Tensor
+    last_round_count: torch.Tensor
+    top1_sum: torch.Tensor
+    top1_n: torch.Tensor
+    own_top1: torch.Tensor  # last step's mean answer top-1 (tie-break key)
+    last_scores: dict[str, torch.Tensor] = field(default_factory=dict)
+    nfe: torch.Tensor = None  # type: ignore[assignment]
+
+    @property
+    def name(self) -> str:
+        return self.c.name
+
+    @property
+    def backend(self) -> Any:
+        return self.c.backend
+
+    @property
+    def layout(self) -> Any:
+        return self.state.layout
+
+
+def _decode_config(c: Constituent, options: EnsembleOptions) -> Any:
+    cfg = c.decode_config
+    changes: dict[str, Any] = {}
+    if options.exclude_eos is not None:
+        changes["exclude_eos_from_answer"] = options.exclude_eos
+    if options.answer_cap is not None:
+        changes["eos_answer_cap"] = options.answer_cap
+    return dataclasses.replace(cfg, **changes) if changes else cfg
+
+
+def make_member(c: Constituent, prompts: list[str], task: Any, options: EnsembleOptions) -> Member:
+    """Build the constituent's canvas for every prompt and empty histories."""
+    from tie.decoding import Decoder, build_canvas
+
+    backend = c.backend
+    prompt_ids = [backend.chat_prompt(p) for p in prompts]
+    state = build_canvas(
+        backend, prompt_ids, task.budget.reasoning_len, task.answer_suffix, task.budget.answer_len
+    )
+    decoder = Decoder(backend, _decode_config(c, options))
+    b = state.x.shape[0]
+    a = int(state.layout.answer_len)
+    dev = state.x.device
+    zeros = torch.zeros(b, dtype=torch.float64)
+    return Member(
+        c=c,
+        decoder=decoder,
+        state=state,
+        template=state.x.clone(),
+        prev_top1=torch.zeros(b, a, dtype=torch.long, device=dev),
+        prev_in_a=torch.zeros(b, a, dtype=torch.bool, device=dev),
+        round_valid=torch.zeros(b, dtype=torch.bool),
+        whole_valid=torch.zeros(b, dtype=torch.bool),
+        round_count=zeros.clone(),
+        whole_count=zeros.clone(),
+        last_round_count=zeros.clone(),
+        top1_sum=zeros.clone(),
+        top1_n=torch.zeros(b, dtype=torch.long),
+        own_top1=zeros.clone(),
+        last_scores={k: zeros.clone() for k in LOGIT_SCORES},
+        nfe=torch.zeros(b, dtype=torch.long),
+    )
+
+
+class MethodRun:
+    """One method over one batch: members, round bookkeeping and trace emission."""
+
+    def __init__(
+        self,
+        method: str,
+        members: list[Member],
+        options: EnsembleOptions,
+        scoring: str | None,
+        interval: int,
+        ids: list[str],
+        tracer: Any = None,
+    ) -> None:
+        self.method = method
+        self.members = members
+        self.options = options
+        self.scoring = scoring  # None: no assessment / relay (single, post)
+        self.interval = interval
+        self.ids = ids
+        self.tracer = tracer
+        self.trace_steps = bool(tracer is not None and options.trace_steps)
+        b = len(ids)
+        m = len(members)
+        self.batch = b
+        self.rounds_led = torch.zeros(m, b, dtype=torch.long)
+        self.leaders: list[list[str]] = [[] for _ in range(b)]
+        self.scoring_nfe = torch.zeros(b, dtype=torch.long)
+        self.wins = torch.zeros(m, dtype=torch.long)
+        self.contests = torch.zeros(m, dtype=torch.long)
+        self.generator = torch.Generator().manual_seed(options.tie_break_seed)
+        self.bridge_log: list[dict[str, Any]] = []
+
+    # ---- trajectory generation -------------------------------------------------------------
+    def step(self, mem: Member, rnd: int) -> None:
+        """One decoder step of one member; updates change counts, signal means and traces."""
+        opts = self.options
+        mask_id = mem.backend.mask_id
+        n_masked = (mem.state.x == mask_id).sum(dim=1)
+        s = mem.decoder.step(mem.state, want_signals=True)
+        if s is None:
+            return
+        active = s.active.bool().cpu()
+        mem.nfe += active.long()
+        cur = s.answer_top1
+        in_a = s.in_A.bool()
+        delta = step_change_count(mem.prev_top1, mem.prev_in_a, cur, opts.normalise).cpu()
+        zero = torch.zeros_like(delta)
+        mem.round_count += torch.where(mem.round_valid & active, delta, zero)
+        mem.whole_count += torch.where(mem.whole_valid & active, delta, zero)
+        act_dev = active.to(cur.device).unsqueeze(1)
+        mem.prev_top1 = torch.where(act_dev, cur, mem.prev_top1)
+        mem.prev_in_a = torch.where(act_dev, in_a, mem.prev_in_a)
+        mem.round_valid |= active
+        mem.whole_valid |= active
+        scores = {k: v.cpu() for k, v in logit_scores(s).items()}
+        for k, v in scores.items():
+            mem.last_scores[k] = torch.where(active, v, mem.last_scores[k])
+        mt1 = scores["top1"]
+        mem.own_top1 = torch.where(active, mt1, mem.own_top1)
+        mem.top1_sum += torch.where(active, mt1, torch.zeros_like(mt1))
+        mem.top1_n += active.long()
+        if self.trace_steps:
+            self._trace_step(mem, rnd, s, active, n_masked, scores)
+
+    def _trace_step(self, mem, rnd, s, active, n_masked, scores) -> None:
+        rows = active.nonzero().flatten().tolist()
+        if not rows:
+            return
+        top1 = s.answer_top1.cpu().tolist()
+        in_a = s.in_A.bool().cpu().tolist()
+        committed = s.committed.bool().cpu()
+        x = mem.state.x.cpu()
+        n_masked = n_masked.cpu().tolist()
+        steps = (mem.nfe - 1).tolist()
+        for b in rows:
+            pos = committed[b].nonzero().flatten()
+            self.tracer.add_step(
+                {
+                    "id": self.ids[b],
+                    "method": self.method,
+                    "model": mem.name,
+                    "round": rnd,
+                    "step": steps[b],
+                    "answer_top1": top1[b],
+                    "in_A": in_a[b],
+                    "mean_top1_prob": float(scores["top1"][b]),
+                    "mean_entropy": float(-scores["entropy"][b]),
+                    "mean_margin": float(scores["margin"][b]),
+                    "n_masked": int(n_masked[b]),
+                    "committed_pos": pos.tolist(),
+                    "committed_ids": x[b, pos].tolist(),
+                }
+            )
+
+    def done(self) -> torch.Tensor:
+        """[M, B] which member has no masked position left."""
+        return torch.stack([m.state.done().bool().cpu() for m in self.members])
+
+    # ---- assessment --------------------------------------------------------------------------
+    def _to_scorer(self, src: Member, dst: Member, rows: torch.Tensor):
+        """src's canvases for `rows` in dst's tokens: (x, attention_mask, bridge stats or None)."""
+        dev = dst.state.x.device
+        if src is dst or self._copyable(src, dst):
+            return (
+                src.state.x[rows.to(src.state.x.device)].to(dev),
+                dst.state.attention_mask[rows.to(dev)],
+                None,
+            )
+        x, stats = translate_rows(
+            src.state.x[rows.to(src.state.x.device)].cpu(),
+            src.backend,
+            src.layout,
+            dst.template[rows.to(dst.template.device)].cpu(),
+            dst.backend,
+            dst.layout,
+        )
+        return x.to(dev), dst.state.attention_mask[rows.to(dev)], stats
+
+    def _copyable(self, src: Member, dst: Member) -> bool:
+        same_shape = src.state.x.shape == dst.state.x.shape
+        return (
+            same_shape
+            and region_spans(src.layout) == region_spans(dst.layout)
+            and same_tokenizer(src.backend, dst.backend)
+        )
+
+    def logit_round_scores(self, rows: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Cross-model (or source-only) logit scores [M, len(rows)]: one forward per pair."""
+        opts = self.options
+        out = {
+            k: torch.zeros(len(self.members), len(rows), dtype=torch.float64) for k in LOGIT_SCORES
+        }
+        for i, src in enumerate(self.members):
+            scorers = self.members if opts.cross_model else [src]
+            acc = {k: torch.zeros(len(rows), dtype=torch.float64) for k in LOGIT_SCORES}
+            for dst in scorers:
+                x, attn, _ = self._to_scorer(src, dst, rows)
+                temp = (opts.calibration or {}).get(dst.name)
+                if temp is None:
+                    sig = dst.decoder.answer_signals(x, attn, dst.layout)
+                else:
+                    cfg = _decode_config(dst.c, opts)
+                    sig = calibrated_answer_signals(dst.backend, cfg, x, attn, dst.layout, temp)
+                self.scoring_nfe[rows] += 1
+                for k, v in logit_scores(sig).items():
+                    acc[k] += v.cpu()
+            for k in LOGIT_SCORES:
+                out[k][i] = acc[k] / len(scorers)
+        return out
+
+    def eligible(self, rows: torch.Tensor) -> torch.Tensor | None:
+        """[M, len(rows)] models allowed to lead (gating), None when gating is off."""
+        g = self.options.gating
+        if not g.enabled:
+            return None
+        ok = torch.ones(len(self.members), dtype=torch.bool)
+        if g.accuracy_gap is not None and g.accuracies:
+            acc = torch.tensor([g.accuracies.get(m.name, float("nan")) for m in self.members])
+            best = acc.nan_to_num(-1.0).max()
+            ok &= ~(acc < best - g.accuracy_gap)
+        if g.min_win_rate is not None:
+            rate = self.wins.double() / self.contests.clamp(min=1).double()
+            ok &= ~((self.contests >= g.min_rounds) & (rate < g.min_win_rate))
+        return ok.unsqueeze(1).expand(-1, len(rows))
+
+    def assess_and_relay(self, rnd: int, in_cycle: torch.Tensor) -> torch.Tensor:
+        """Score this round's trajectories, relay the leader; returns the new in_cycle mask."""
+        opts = self.options
+        done = self.done()
+        rows = in_cycle.nonzero().flatten()
+        if len(rows) == 0:
+            return in_cycle
+        tcc = -torch.stack([m.round_count[rows] for m in self.members])
+        if self.scoring in LOGIT_SCORES:
+            logit = self.logit_round_scores(rows)
+            source = "cross" if opts.cross_model else "source"
+        else:
+            logit = {
+                k: torch.stack([m.last_scores[k][rows] for m in self.members]) for k in LOGIT_SCORES
+            }
+            source = "last_step"
+        all_scores = {"tcc": tcc, **logit}
+        own = torch.stack([m.own_top1[rows] for m in self.members])
+        eligible = self.eligible(rows)
+        leader, tied = argmax_with_ties(
+            all_scores[self.scoring], opts.tie_break, own, eligible, self.generator
+        )
+        completed = done[:, rows].any(dim=0)
+        relay = (
+            ~completed if opts.on_complete == "finish_independently" else torch.ones_like(completed)
+        )
+        stats = self._relay(rows[relay], leader[relay])
+        for j, b in enumerate(rows.tolist()):
+            if relay[j]:
+                self.rounds_led[leader[j], b] += 1
+                self.leaders[b].append(self.members[leader[j]].name)
+        contested = relay.nonzero().flatten()
+        for i in range(len(self.members)):
+            self.contests[i] += len(contested)
+            self.wins[i] += int((leader[contested] == i).sum())
+        if self.tracer is not None:
+            self._trace_round(rnd, rows, all_scores, source, leader, tied, relay, eligible, stats)
+        new = in_cycle.clone()
+        new[rows[completed]] = False
+        if opts.on_complete == "relay_then_finish":
+            new[rows] = self.done()[:, rows].any(dim=0) == False  # noqa: E712
+        return new
+
+    def _relay(self, rows: torch.Tensor, leader: torch.Tensor) -> dict[tuple[int, int], Any]:
+        """Replace every non-leader's state by the leader's for each row; returns bridge stats."""
+        stats: dict[tuple[int, int], Any] = {}
+        for li, src in enumerate(self.members):
+            src_rows = rows[leader == li]
+            if len(src_rows) == 0:
+                continue
+            for dst in self.members:
+                if dst is src:
+                    continue
+                dev_rows = src_rows.to(dst.state.x.device)
+                if self._copyable(src, dst):
+                    dst.state.replace_rows(dev_rows, src.state)
+                    per_row: list[BridgeStats | None] = [None] * len(src_rows)
+                else:
+                    x, per_row = translate_rows(
+                        src.state.x[src_rows.to(src.state.x.device)].cpu(),
+                        src.backend,
+                        src.layout,
+                        dst.template[src_rows.to(dst.template.device)].cpu(),
+                        dst.backend,
+                        dst.layout,
+                    )
+                    dst.state.set_canvas_rows(dev_rows, x.to(dst.state.x.device))
+                for b, st in zip(src_rows.tolist(), per_row):
+                    stats[(b, self.members.index(dst))] = st if st is not None else "copy"
+                cpu_rows = src_rows.cpu()
+                dst.whole_valid[cpu_rows] = False
+                dst.round_valid[cpu_rows] = False
+        return stats
+
+    def _trace_round(self, rnd, rows, scores, source, leader, tied, relay, eligible, stats) -> None:
+        for j, b in enumerate(rows.tolist()):
+            lead_name = self.members[leader[j]].name
+            for i, mem in enumerate(self.members):
+                st = stats.get((b, i))
+                bridge = "none" if st is None else ("copy" if st == "copy" else "text")
+                text = st if isinstance(st, BridgeStats) else BridgeStats()
+                self.tracer.add_round(
+                    {
+                        "id": self.ids[b],
+                        "method": self.method,
+                        "round": rnd,
+                        "model": mem.name,
+                        "score_tcc": float(scores["tcc"][i, j]),
+                        "score_top1": float(scores["top1"][i, j]),
+                        "score_entropy": float(scores["entropy"][i, j]),
+                        "score_margin": float(scores["margin"][i, j]),
+                        "logit_source": source,
+                        "selecting": self.scoring,
+                        "leader": lead_name,
+                        "tied": bool(tied[j]),
+                        "tie_rule": self.options.tie_break,
+                        "gated": bool(eligible is not None and not eligible[i, j]),
+                        "relayed": bool(relay[j]),
+                        "replaced": bool(relay[j]) and i != int(leader[j]),
+                        "bridge": bridge,
+                        "tokens_dropped": text.tokens_dropped,
+                        "tokens_truncated": text.tokens_truncated,
+                        "roundtrip_mismatch": text.roundtrip_mismatch,
+                    }
+                )
+
+    # ---- the cycle ---------------------------------------------------------------------------
+    def run(self) -> None:
+        in_cycle = torch.ones(self.batch, dtype=torch.bool)
+        if self.scoring is None:
+            in_cycle[:] = False
+        rnd = 0
+        while not self.done().all():
+            for mem in self.members:
+                mem.round_valid[:] = False
+                mem.round_count.zero_()
+                ran = torch.zeros(self.batch, dtype=torch.bool)
+                for _ in range(self.interval):
+                    if bool(mem.state.done().all()):
+                        break
+                    before = mem.nfe.clone()
+                    self.step(mem, rnd)
+                    ran |= mem.nfe > before
+                mem.last_round_count = torch.where(ran, mem.round_count, mem.last_round_count)
+            if in_cycle.any():
+                in_cycle = self.assess_and_relay(rnd, in_cycle)
+            rnd += 1
+
+    # ---- final selection ---------------------------------------------------------------------
+    def finish(self, wall_s: float, rows: list[dict] | None, task: Any) -> list[MethodOutput]:
+        opts = self.options
+        scope = "whole_count" if opts.selection_tcc == "whole_decode" else "last_round_count"
+        counts = torch.stack([getattr(m, scope) for m in self.members])
+        top1 = torch.stack([m.top1_sum / m.top1_n.clamp(min=1) for m in self.members])
+        names = [m.name for m in self.members]
+        if len(self.members) == 1:
+            chosen = torch.zeros(self.batch, dtype=torch.long)
+        else:
+            best = names.index(opts.best_model) if opts.final_selection == "best_model" else None
+            chosen = select_final(counts, top1, opts.final_selection, self.rounds_led, best)
+        texts = [region_texts(m) for m in self.members]
+        nfe = sum(m.nfe for m in self.members) + self.scoring_nfe
+        outs = []
+        for b in range(self.batch):
+            cands = []
+            for i, mem in enumerate(self.members):
+                answer, reasoning = texts[i][b]
+                cand = Candidate(
+                    model=mem.name,
+                    text=answer,
+                    reasoning=reasoning,
+                    change_count=float(counts[i, b]),
+                    mean_top1=float(top1[i, b]),
+                    rounds_led=int(self.rounds_led[i, b]),
+                )
+                if rows is not None:
+                    cand.extracted, cand.correct = task.score(answer, rows[b])
+                cands.append(cand)
+            sel = int(chosen[b])
+            if self.tracer is not None:
+                for i, cand in enumerate(cands):
+                    self.tracer.add_candidate(
+                        {
+                            "id": self.ids[b],
+                            "method": self.method,
+                            **{k: getattr(cand, k) for k in _CAND_COLS},
+                            "selected": i == sel,
+                        }
+                    )
+            outs.append(
+                MethodOutput(
+                    method=self.method,
+                    prediction=cands[sel].text,
+                    reasoning=cands[sel].reasoning,
+                    selected_model=names[sel],
+                    nfe=int(nfe[b]),
+                    wall_s=wall_s / self.batch,
+                    candidates=[dataclasses.asdict(c) for c in cands],
+                    leaders=list(self.leaders[b]),
+                )
+            )
+        return outs
+
+
+_CAND_COLS = (
+    "model",
+    "text",
+    "reasoning",
+    "extracted",
+    "correct",
+    "change_count",
+    "mean_top1",
+    "rounds_led",
+)
+
+
+def region_text(ids: list[int], backend: Any) -> str:
+    """Text of a region up to its first EOS (masks and special tokens left out)."""
+    eos = set(backend.eos_ids)
+    end = next((j for j, t in enumerate(ids) if t in eos), len(ids))
+    kept = [t for t in ids[:end] if t != backend.mask_id]
+    return backend.tokenizer.decode(kept, skip_special_tokens=True).strip() if kept else ""
+
+
+def region_texts(mem: Member) -> list[tuple[str, str]]:
+    """(answer text, reasoning text) of every row of a member's canvas."""
+    spans = region_spans(mem.layout)
+    (r0, rl), (a0, al) = spans["reasoning"], spans["answer"]
+    out = []
+    for row in mem.state.x.cpu().tolist():
+        out.append(
+            (
+                region_text(row[a0 : a0 + al], mem.backend),
+                region_text(row[r0 : r0 + rl], mem.backend),
+            )
+        )
+    return out
+
+
+def parse_method(method: str, names: list[str], options: EnsembleOptions) -> tuple[str, str | None]:
+    """('single'|'post'|'tie', scoring or model name); raises naming valid methods."""
+    kind, _, arg = method.partition(":")
+    if kind == "single":
+        if arg not in names:
+            raise ValueError(f"method {method!r}: no constituent named {arg!r}; have {names}")
+        return kind, arg
+    if kind == "post" and not arg:
+        return kind, None
+    if kind == "tie":
+        scoring = arg or options.scoring
+        if scoring not in ("tcc", *LOGIT_SCORES):
+            raise ValueError(f"method {method!r}: unknown scoring {scoring!r}")
+        return kind, scoring
+    raise ValueError(
+        f"unknown method {method!r}; expected single:<name>, post, tie:<tcc|top1|entropy|margin>, "
+        "avg:<mean|product>, vote, oracle"
+    )
+
+
+def validate_constituents(constituents: list[Constituent], options: EnsembleOptions) -> None:
+    names = [c.name for c in constituents]
+    if not constituents:
+        raise ValueError("no constituents given")
+    if len(set(names)) != len(names):
+        raise ValueError(f"constituent names must be unique, got {names}")
+    if options.final_selection == "best_model" and options.best_model not in names:
+        raise ValueError(f"best_model {options.best_model!r} is not a constituent ({names})")
+    for name in options.calibration or {}:
+        if name not in names:
+            raise ValueError(f"calibration names unknown constituent {name!r} ({names})")
+
+
+def problem_ids(prompts: list[str], rows: list[dict] | None) -> list[str]:
+    if rows is None:
+        return [str(i) for i in range(len(prompts))]
+    if len(rows) != len(prompts):
+        raise ValueError(f"{len(rows)} rows for {len(prompts)} prompts")
+    return [str(r["id"]) for r in rows]
+
+
+def run_method(
+    method: str,
+    constituents: list[Constituent],
+    prompts: list[str],
+    task: Any,
+    options: EnsembleOptions,
+    tracer: Any = None,
+    rows: list[dict] | None = None,
+) -> list[MethodOutput]:
+    """Run one named method on a batch of prompts (see docs/CONTRACTS.md "Ensemble").
+
+    `rows` (optional, the task rows of the prompts) gives trace ids and lets candidates be
+    extracted and graded in candidates.parquet; `vote` needs it.
+    """
+    options.validate()
+    validate_constituents(constituents, options)
+    ids = problem_ids(prompts, rows)
+    if not prompts:
+        return []
+    names = [c.name for c in constituents]
+    if method.startswith(("avg:", "vote", "oracle")):
+        from tie.ensemble.baselines import run_baseline
+
+        return run_baseline(method, constituents, prompts, task, options, tracer, rows)
+    kind, arg = parse_method(method, names, options)
+    if kind != "single" and len(constituents) < 2:
+        raise ValueError(f"method {method!r} needs at least two constituents, got {names}")
+    chosen = [c for c in constituents if c.name == arg] if kind == "single" else constituents
+    t0 = time.perf_counter()
+    members = [make_member(c, prompts, task, options) for c in chosen]
+    scoring = arg if kind == "tie" else None
+    interval = options.interval if kind == "tie" else _HUGE_INTERVAL
+    run = MethodRun(method, members, options, scoring, interval, ids, tracer)
+    run.run()
+    return run.finish(time.perf_counter() - t0, rows, task)
