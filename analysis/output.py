@@ -75,6 +75,11 @@ _LATEX_ESCAPES = {
     "^": r"\textasciicircum{}",
     "—": "--",
     "±": r"$\pm$",
+    "Δ": r"$\Delta$",
+    "→": r"$\rightarrow$",
+    "·": r"$\cdot$",
+    "−": "-",
+    "|": r"\textbar{}",
 }
 
 

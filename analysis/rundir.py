@@ -18,7 +18,7 @@ import yaml
 
 PREDICTIONS = "predictions.jsonl"
 METRICS = "metrics.json"
-CONFIG = ".hydra/config.yaml"
+CONFIGS = ("config.yaml", ".hydra/config.yaml")  # resolved by tie-run first, then Hydra's own
 TRACES = "traces"
 PREDICTION_COLUMNS = ("id", "method", "correct")
 
@@ -75,11 +75,12 @@ class RunDir:
 
     @cached_property
     def config(self) -> dict[str, Any]:
-        """The resolved Hydra config (plain YAML); empty when the run has none."""
-        file = self.path / CONFIG
-        if not file.is_file():
-            return {}
-        return yaml.safe_load(file.read_text()) or {}
+        """The run's config (plain YAML, resolved when tie-run wrote it); empty when it has none."""
+        for name in CONFIGS:
+            file = self.path / name
+            if file.is_file():
+                return yaml.safe_load(file.read_text()) or {}
+        return {}
 
     def cfg(self, dotted: str, default: Any = None) -> Any:
         """A config value by dotted path, e.g. `run.cfg("ensemble.interval")`."""
