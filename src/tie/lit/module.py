@@ -58,7 +58,7 @@ class EnsemblePredictModule(pl.LightningModule):
         super().__init__()
         self.plan, self.api, self.task, self.traces_dir = plan, api, task, traces_dir
         self.constituents: list[Any] = []
-        self.options: Any = None
+        self.options: dict[str, Any] = {}
         self.status_hook: Callable[..., None] = lambda **_: None
 
     def _device_for(self, i: int, explicit: str | None) -> str:
@@ -74,7 +74,9 @@ class EnsemblePredictModule(pl.LightningModule):
         return str(root)
 
     def setup(self, stage: str) -> None:
-        self.options = self.api.make_options(self.plan.options)
+        self.options = {
+            m: self.api.make_options(self.plan.method_options(m)) for m in self.plan.methods
+        }
         self.constituents = []
         for i, spec in enumerate(self.plan.models):
             backend = self.api.load_backend(
@@ -110,7 +112,7 @@ class EnsemblePredictModule(pl.LightningModule):
             self.status_hook(method=method)
             t0 = time.perf_counter()
             outs = self.api.run_method(
-                method, self.constituents, prompts, self.task, self.options, tracer=tracer
+                method, self.constituents, prompts, self.task, self.options[method], tracer=tracer
             )
             elapsed = time.perf_counter() - t0
             if len(outs) != len(rows):

@@ -76,8 +76,11 @@ def evaluate(cfg: DictConfig, api: Api) -> dict[str, Any]:
     task = api.get_task(plan.task_name, **plan.task_options)  # unknown task -> error here
     rows = load_rows(task, plan.limit)  # missing data files -> error here, before compute
     plan = dataclasses.replace(plan, decode=decode_settings(plan, task))
-    api.make_options(plan.options)  # unknown option names -> error before any model loads
+    for method in plan.methods:  # unknown option names / values -> error before any model loads
+        api.make_options(plan.method_options(method))
     api.make_decode_config(dict(plan.decode))
+    logger_cfg = OmegaConf.to_container(cfg.logger, resolve=True)
+    tracker = make_tracker(logger_cfg, run_dir, resolved_config(cfg))  # unknown kind -> error now
 
     store = PredictionStore(run_dir)
     chunks = make_chunks(rows, plan.batch_size)
@@ -116,11 +119,12 @@ def evaluate(cfg: DictConfig, api: Api) -> dict[str, Any]:
         api.merge_traces(traces_dir)
     merged = store.merge(len(rows), plan.methods)
     metrics = compute_metrics(merged, plan.methods, int(cfg.stats.n_boot), int(cfg.seed))
+    for m in plan.methods:
+        metrics["methods"][m]["interval"] = plan.interval(m)
     metrics["interval"] = plan.options["interval"]
     metrics["task"] = plan.task_name
     atomic_write_json(run_dir / "metrics.json", metrics)
-    logger_cfg = OmegaConf.to_container(cfg.logger, resolve=True)
-    with make_tracker(logger_cfg, run_dir, resolved_config(cfg)) as tracker:
+    with tracker:
         tracker.log_results(metrics, merged, run_dir / "traces")
-    print_summary(metrics, plan.options["interval"], f"{plan.task_name} ({run_dir})")
+    print_summary(metrics, f"{plan.task_name} ({run_dir})")
     return metrics

@@ -44,6 +44,14 @@ class RunPlan:
     batch_size: int = 1
     placement: str = "shared"
     devices: list[str] = field(default_factory=list)
+    per_method: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def method_options(self, method: str) -> dict[str, Any]:
+        """Base options with this method's `ensemble.per_method` overrides (e.g. tcc at n=32)."""
+        return {**self.options, **self.per_method.get(method, {})}
+
+    def interval(self, method: str) -> int:
+        return int(self.method_options(method)["interval"])
 
 
 def _container(node: Any) -> dict[str, Any]:
@@ -162,6 +170,18 @@ def build_plan(cfg: DictConfig) -> RunPlan:
         "interval": interval,
         **OmegaConf.to_container(ens.get("options") or {}, resolve=True),
     }
+    per_method = {str(k): dict(v) for k, v in _container(ens.get("per_method")).items()}
+    stray = sorted(set(per_method) - set(methods))
+    if stray:
+        raise RunConfigError(
+            f"ensemble.per_method keys {stray} are not methods of this run {methods}"
+        )
+    for m, extra in per_method.items():
+        n = extra.get("interval", interval)
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise RunConfigError(
+                f"ensemble.per_method[{m}].interval must be an integer >= 1, got {n!r}"
+            )
     best = options.get("best_model")
     if best is not None and best not in names:
         raise RunConfigError(f"ensemble.options.best_model={best!r} is not a constituent {names}")
@@ -187,6 +207,7 @@ def build_plan(cfg: DictConfig) -> RunPlan:
         batch_size=int(data.batch_size),
         placement=str(cfg.get("placement", "shared")),
         devices=[str(d) for d in (cfg.get("devices") or [])],
+        per_method=per_method,
     )
 
 

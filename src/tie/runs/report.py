@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 
-def method_interval(method: str, interval: int) -> str:
+def method_interval(method: str, interval: int | None) -> str:
     if method.startswith("tie:"):
         return str(interval)
     if method == "post":
@@ -16,9 +16,7 @@ def method_interval(method: str, interval: int) -> str:
     return "-"
 
 
-def print_summary(
-    metrics: dict[str, Any], interval: int, title: str, console: Console | None = None
-) -> Table:
+def print_summary(metrics: dict[str, Any], title: str, console: Console | None = None) -> Table:
     table = Table(title=title)
     for col in (
         "method",
@@ -40,7 +38,7 @@ def print_summary(
             f"{s['accuracy']:.1f}",
             f"[{s['ci95'][0]:.1f}, {s['ci95'][1]:.1f}]",
             str(s["n"]),
-            method_interval(m, interval),
+            method_interval(m, s.get("interval", metrics.get("interval"))),
             f"{s['nfe_mean']:.1f}",
             f"{s['wall_s']:.1f}",
             delta,
