@@ -109,7 +109,7 @@ def load_tokenizer(path: Path, family: str, trust_remote_code: bool) -> PreTrain
         return Qwen2Tokenizer.from_pretrained(path)
 
 
-def _expected_shapes(cls: type, config: Any) -> dict[str, tuple[int, ...]]:
+def expected_shapes(cls: type, config: Any) -> dict[str, tuple[int, ...]]:
     with torch.device("meta"):
         model = cls(config)
     return {k: tuple(v.shape) for k, v in model.state_dict().items()}
@@ -135,17 +135,23 @@ def load_backend(
         model = AutoModel.from_pretrained(path, trust_remote_code=True, dtype=dtype)
     else:
         config_cls, model_cls = FAMILY_CLASSES[family]
-        config = config_cls.from_dict(_config_kwargs(config_dict))
-        compare_shapes(_expected_shapes(model_cls, config), tensor_shapes(files), str(path))
+        config = config_cls.from_dict(config_kwargs(config_dict))
+        compare_shapes(expected_shapes(model_cls, config), tensor_shapes(files), str(path))
         model = model_cls.from_pretrained(path, config=config, dtype=dtype)
     model.to(device)
     return TransformersBackend(model, tokenizer, family, name, remote=remote)
 
 
-def _config_kwargs(config_dict: dict) -> dict:
-    """The authors' config.json minus keys that only matter to their remote code."""
+def config_kwargs(config_dict: dict) -> dict:
+    """The authors' config.json minus keys that only matter to their remote code.
+
+    A null `rope_scaling` is dropped too: transformers 5 warns about the legacy key even when unset.
+    """
     drop = {"auto_map", "model_type", "architectures", "transformers_version"}
-    return {k: v for k, v in config_dict.items() if k not in drop}
+    out = {k: v for k, v in config_dict.items() if k not in drop}
+    if out.get("rope_scaling", 0) is None:
+        del out["rope_scaling"]
+    return out
 
 
 __all__ = ["list_zoo", "load_backend", "load_tokenizer", "zoo_root"]
