@@ -72,10 +72,16 @@ def _decode_config(c: Constituent, options: EnsembleOptions) -> Any:
     return dataclasses.replace(cfg, **changes) if changes else cfg
 
 
-def make_member(c: Constituent, prompts: list[str], task: Any, options: EnsembleOptions) -> Member:
-    """Build the constituent's canvas for every prompt and empty histories."""
+def decoding_api() -> tuple[Any, Any]:
+    """(Decoder, build_canvas) of `tie.decoding`; tests substitute a hand-checkable decoder."""
     from tie.decoding import Decoder, build_canvas
 
+    return Decoder, build_canvas
+
+
+def make_member(c: Constituent, prompts: list[str], task: Any, options: EnsembleOptions) -> Member:
+    """Build the constituent's canvas for every prompt and empty histories."""
+    Decoder, build_canvas = decoding_api()  # noqa: N806
     backend = c.backend
     prompt_ids = [backend.chat_prompt(p) for p in prompts]
     state = build_canvas(
@@ -279,23 +285,26 @@ class MethodRun:
         if len(rows) == 0:
             return in_cycle
         tcc = -torch.stack([m.round_count[rows] for m in self.members])
-        if self.scoring in LOGIT_SCORES:
-            logit = self.logit_round_scores(rows)
-            source = "cross" if opts.cross_model else "source"
-        else:
-            logit = {
-                k: torch.stack([m.last_scores[k][rows] for m in self.members]) for k in LOGIT_SCORES
-            }
-            source = "last_step"
+        completed = done[:, rows].any(dim=0)
+        relay = (
+            ~completed if opts.on_complete == "finish_independently" else torch.ones_like(completed)
+        )
+        logit = {
+            k: torch.stack([m.last_scores[k][rows] for m in self.members]) for k in LOGIT_SCORES
+        }
+        source = ["last_step"] * len(rows)
+        if self.scoring in LOGIT_SCORES and relay.any():
+            # forwards only where the score decides a relay; finished rows log the free values
+            fresh = self.logit_round_scores(rows[relay])
+            for k in LOGIT_SCORES:
+                logit[k][:, relay] = fresh[k]
+            for j in relay.nonzero().flatten().tolist():
+                source[j] = "cross" if opts.cross_model else "source"
         all_scores = {"tcc": tcc, **logit}
         own = torch.stack([m.own_top1[rows] for m in self.members])
         eligible = self.eligible(rows)
         leader, tied = argmax_with_ties(
             all_scores[self.scoring], opts.tie_break, own, eligible, self.generator
-        )
-        completed = done[:, rows].any(dim=0)
-        relay = (
-            ~completed if opts.on_complete == "finish_independently" else torch.ones_like(completed)
         )
         stats = self._relay(rows[relay], leader[relay])
         for j, b in enumerate(rows.tolist()):
@@ -309,9 +318,7 @@ class MethodRun:
         if self.tracer is not None:
             self._trace_round(rnd, rows, all_scores, source, leader, tied, relay, eligible, stats)
         new = in_cycle.clone()
-        new[rows[completed]] = False
-        if opts.on_complete == "relay_then_finish":
-            new[rows] = self.done()[:, rows].any(dim=0) == False  # noqa: E712
+        new[rows[completed]] = False  # the others finish independently
         return new
 
     def _relay(self, rows: torch.Tensor, leader: torch.Tensor) -> dict[tuple[int, int], Any]:
@@ -362,7 +369,7 @@ class MethodRun:
                         "score_top1": float(scores["top1"][i, j]),
                         "score_entropy": float(scores["entropy"][i, j]),
                         "score_margin": float(scores["margin"][i, j]),
-                        "logit_source": source,
+                        "logit_source": source[j],
                         "selecting": self.scoring,
                         "leader": lead_name,
                         "tied": bool(tied[j]),
