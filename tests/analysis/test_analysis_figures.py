@@ -1,0 +1,43 @@
+"""`make figures`: every study the run supports, with the file names the issue asks for."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from analysis import figures
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_build_all_on_main_run(fixture_runs, tmp_path):
+    written, skipped = figures.build_all(fixture_runs / "main", tmp_path)
+    names = {p.name for p in written}
+    assert any(n.startswith("stability_") and n.endswith(".png") for n in names)
+    assert any(n.startswith("leader_") and n.endswith(".png") for n in names)
+    assert any("table" in n and n.endswith(".md") for n in names)
+    for png in (p for p in written if p.suffix == ".png"):
+        assert png.with_suffix(".csv").is_file(), f"no numbers saved next to {png.name}"
+    assert set(skipped) == {"correction"} and "injection" in skipped["correction"]
+
+
+def test_build_all_on_injection_run_includes_correction(fixture_runs, tmp_path):
+    written, skipped = figures.build_all(fixture_runs / "injection", tmp_path)
+    assert not skipped
+    assert "correction_table.md" in {p.name for p in written}
+
+
+def test_figures_cli_default_out_dir_and_bad_input(fixture_runs, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(fixture_runs / "main", run)
+    cmd = [sys.executable, "-m", "analysis.figures"]
+    done = subprocess.run([*cmd, str(run)], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (run / "figures" / "table3_main.md").is_file()
+    bad = subprocess.run(
+        [*cmd, str(tmp_path / "missing")], cwd=ROOT, capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and "does not exist" in bad.stderr
