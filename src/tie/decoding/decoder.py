@@ -1,0 +1,229 @@
+"""The decoding loop: one forward pass per step over the unfinished rows, then commits.
+
+Each step: (1) refresh the schedule of rows whose first masked block changed (or was relayed),
+(2) one forward over the active rows, (3) answer signals from those logits (optional), (4) pick a
+token and a confidence at the masked positions of each row's current block only, (5) commit per
+the policy. Vectorised over rows; nothing loops per problem. Tokens the model assigns to the mask
+id are never chosen (trained MDLMs never predict it; this keeps untrained ones from stalling).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from tie.decoding.canvas import CanvasLayout, require_mask_id
+from tie.decoding.config import DecodeConfig, DecodeInputError
+from tie.decoding.schedule import BlockPlan, dream_quota, llada_quota, plan_blocks
+from tie.decoding.signals import StepSignals, answer_stats, empty_signals
+from tie.decoding.state import DecodeState
+
+Hook = Callable[[DecodeState, StepSignals | None], None]
+SUPPRESSED = -1e30  # ranking key of EOS-suppressed candidates: below any real score, above none
+
+
+class Decoder:
+    """Decodes `DecodeState`s of one backend under one `DecodeConfig`."""
+
+    def __init__(self, backend, config: DecodeConfig | None = None) -> None:
+        self.backend = backend
+        self.config = config if config is not None else DecodeConfig()
+        self.mask_id = require_mask_id(backend)
+        self.eos = torch.tensor(
+            sorted(set(backend.eos_ids)), dtype=torch.long, device=backend.device
+        )
+
+    def plan(self, state: DecodeState) -> BlockPlan:
+        """Validate the state's layout against the config (raises before any compute)."""
+        if state.mask_id != self.mask_id:
+            raise DecodeInputError(
+                f"state was built with mask id {state.mask_id}, this backend uses {self.mask_id}"
+            )
+        return plan_blocks(state.layout.gen_len, state.layout.gen_start, self.config)
+
+    def run(
+        self,
+        state: DecodeState,
+        n_steps: int | None = None,
+        hook: Hook | None = None,
+        want_signals: bool | None = None,
+    ) -> DecodeState:
+        """Up to `n_steps` steps (None: until every row is done); `hook(state, signals)` after each.
+
+        Signals are computed when a hook is given, unless `want_signals` says otherwise.
+        """
+        self.plan(state)
+        want = hook is not None if want_signals is None else want_signals
+        taken = 0
+        while (n_steps is None or taken < n_steps) and not bool(state.done().all()):
+            signals = self.step(state, want_signals=want)
+            taken += 1
+            if hook is not None:
+                hook(state, signals)
+        return state
+
+    @torch.inference_mode()
+    def step(self, state: DecodeState, want_signals: bool = True) -> StepSignals | None:
+        """One forward pass for the unfinished rows and their commits; None if nothing stepped
+        or `want_signals` is False."""
+        plan = self.plan(state)
+        active = ~state.done()
+        if not bool(active.any()):
+            return None
+        rows = active.nonzero().squeeze(1)
+        x = state.x[rows]
+        logits = self.backend.logits(x, state.attention_mask[rows])
+        signals = self._signals(state, rows, x, logits, active) if want_signals else None
+        committed = self._commit(state, rows, x, logits, plan)
+        state.steps_taken[rows] += 1
+        state.nfe[rows] += 1
+        if signals is not None:
+            signals.committed = committed
+        return signals
+
+    @torch.inference_mode()
+    def answer_signals(
+        self, x: torch.Tensor, attention_mask: torch.Tensor | None, layout: CanvasLayout
+    ) -> StepSignals:
+        """Signals of canvases `x` under this model (one forward, no commit): cross-model scoring."""
+        if x.shape[1] != layout.total_len:
+            raise DecodeInputError(
+                f"canvas length {x.shape[1]} != layout length {layout.total_len}"
+            )
+        logits = self.backend.logits(x, attention_mask)
+        a0, a1 = layout.answer
+        top1, p1, ent, margin, in_a = self._stats(logits[:, a0:a1], x[:, a0:a1])
+        return StepSignals(
+            answer_top1=top1,
+            top1_prob=p1,
+            entropy=ent,
+            margin=margin,
+            in_A=in_a,
+            committed=torch.zeros_like(x, dtype=torch.bool),
+            active=torch.ones(x.shape[0], dtype=torch.bool, device=x.device),
+        )
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _stats(self, answer_logits: torch.Tensor, x_ans: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        cfg = self.config
+        return answer_stats(
+            answer_logits,
+            x_ans,
+            self.mask_id,
+            self.eos,
+            cfg.exclude_eos_from_answer,
+            cfg.eos_answer_cap,
+        )
+
+    def _signals(self, state, rows, x, logits, active) -> StepSignals:
+        a0, a1 = state.layout.answer
+        out = empty_signals(state.x, (a0, a1))
+        out.active = active.clone()
+        if a1 > a0:
+            top1, p1, ent, margin, in_a = self._stats(logits[:, a0:a1], x[:, a0:a1])
+            out.answer_top1[rows], out.top1_prob[rows], out.entropy[rows] = top1, p1, ent
+            out.margin[rows], out.in_A[rows] = margin, in_a
+        return out
+
+    def _noise_gen(self, state: DecodeState) -> torch.Generator:
+        if state.generator is None:
+            state.generator = torch.Generator(device=state.x.device)
+            state.generator.manual_seed(0 if self.config.seed is None else int(self.config.seed))
+        return state.generator
+
+    def _commit(self, state, rows, x, logits, plan: BlockPlan) -> torch.Tensor:
+        cfg, mask_id = self.config, self.mask_id
+        b, seq = x.shape
+        bl, nb, start = plan.block_length, plan.num_blocks, plan.start
+        # (1) schedule refresh: current block = first block holding a mask
+        masks = x[:, start:] == mask_id
+        per_block = F.pad(masks, (0, nb * bl - plan.gen_len)).view(b, nb, bl).sum(-1)
+        cur = (per_block > 0).long().argmax(-1)
+        remaining = per_block.gather(1, cur[:, None]).squeeze(1)
+        old, resched = state.cur_block[rows], state.resched[rows]
+        reset = (cur != old) | resched
+        if plan.steps_per_block is None:
+            spb_new = remaining.clamp(min=1)
+        else:
+            left = (state.blk_spb[rows] - state.blk_step[rows]).clamp(min=1)
+            spb_new = torch.where(
+                (cur == old) & resched, left, torch.full_like(left, plan.steps_per_block)
+            )
+        zero = torch.zeros_like(remaining)
+        blk_n = torch.where(reset, remaining, state.blk_n[rows])
+        blk_spb = torch.where(reset, spb_new, state.blk_spb[rows])
+        blk_step = torch.where(reset, zero, state.blk_step[rows])
+        carry = torch.where(reset, zero, state.carry[rows])
+
+        # (2) quota per row
+        if cfg.schedule == "llada":
+            quota = llada_quota(blk_n, blk_spb, blk_step) + carry
+            quota = torch.where(blk_step >= blk_spb, remaining, quota)
+        elif cfg.schedule == "dream":
+            quota = dream_quota(remaining, blk_spb, blk_step, cfg.dream_eps)
+        else:
+            quota = torch.full_like(remaining, cfg.k)
+
+        # (3) the current block's window of logits, tokens and candidates
+        ar = torch.arange(bl, device=x.device)
+        pos = start + cur[:, None] * bl + ar
+        valid = pos < start + plan.gen_len
+        pos = pos.clamp(max=seq - 1)
+        bi = torch.arange(b, device=x.device)[:, None]
+        wl = logits[bi, pos].float()
+        wl[..., mask_id] = float("-inf")
+        xw = x[bi, pos]
+        r0, r1 = state.layout.reasoning
+        reasoning_open = (x[:, r0:r1] == mask_id).any(1)
+        cand = valid & (xw == mask_id) & ((pos < state.layout.answer[0]) | ~reasoning_open[:, None])
+
+        # (4) token and confidence
+        if cfg.temperature > 0:
+            u = torch.rand(
+                wl.shape, dtype=torch.float64, generator=self._noise_gen(state), device=wl.device
+            )
+            gumbel = -torch.log(-torch.log(u.clamp(min=1e-300)))
+            x0 = (wl.double() / cfg.temperature + gumbel).argmax(-1)
+        else:
+            x0 = wl.argmax(-1)
+        conf = self._confidence(state, wl, x0)
+        supp = torch.isin(x0, self.eos) if cfg.suppress_eos_confidence else torch.zeros_like(cand)
+        key = torch.where(
+            cand, torch.where(supp, torch.full_like(conf, SUPPRESSED), conf), float("-inf")
+        )
+        order = key.argsort(dim=-1, descending=True, stable=True)
+        rank = torch.empty_like(order).scatter_(1, order, ar.expand(b, -1).contiguous())
+
+        # (5) commit
+        if cfg.schedule == "threshold":
+            sel = cand & (((conf >= cfg.threshold) & ~supp) | (rank == 0))
+        else:
+            sel = cand & (rank < quota[:, None])
+        ri, ci = sel.nonzero(as_tuple=True)
+        state.x[rows[ri], pos[ri, ci]] = x0[ri, ci]
+        n_done = sel.sum(-1)
+        if cfg.schedule == "llada":
+            carry = torch.where(blk_step < blk_spb, (quota - n_done).clamp(min=0), zero)
+        state.cur_block[rows], state.blk_n[rows], state.blk_spb[rows] = cur, blk_n, blk_spb
+        state.blk_step[rows], state.carry[rows] = blk_step + 1, carry
+        state.resched[rows] = False
+        committed = torch.zeros_like(state.x, dtype=torch.bool)
+        committed[rows[ri], pos[ri, ci]] = True
+        return committed
+
+    def _confidence(self, state, wl: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
+        """Ranking score at each window position, from the untempered distribution."""
+        kind = self.config.confidence
+        if kind == "random":
+            return torch.rand(x0.shape, generator=self._noise_gen(state), device=x0.device)
+        logp = torch.log_softmax(wl, dim=-1)
+        if kind == "prob":
+            return logp.gather(-1, x0[..., None]).squeeze(-1).exp()
+        p = logp.exp()
+        if kind == "margin":
+            top = p.topk(2, dim=-1).values
+            return top[..., 0] - top[..., 1]
+        return torch.where(p > 0, p * logp, torch.zeros_like(p)).sum(-1)  # -entropy

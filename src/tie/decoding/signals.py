@@ -1,0 +1,71 @@
+"""Answer-region signals for tracing and TIE scoring, computed from one forward's logits.
+
+Only the answer positions are softmaxed. For positions already committed `answer_top1` is the
+committed token; probabilities are still the model's. Rows that did not step (`active` False)
+get NaN statistics, `in_A` False and their current tokens as `answer_top1`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class StepSignals:
+    answer_top1: torch.Tensor  # [B, A] long
+    top1_prob: torch.Tensor  # [B, A] float
+    entropy: torch.Tensor  # [B, A] float (nats)
+    margin: torch.Tensor  # [B, A] float: top-1 minus top-2 probability
+    in_A: torch.Tensor  # [B, A] bool: masked, top-1 not EOS (option), capped to the first K
+    committed: torch.Tensor  # [B, L] bool: positions committed by this step
+    active: torch.Tensor  # [B] bool: rows that ran a forward in this step
+
+
+def answer_stats(
+    logits: torch.Tensor,
+    x_ans: torch.Tensor,
+    mask_id: int,
+    eos_ids: torch.Tensor,
+    exclude_eos: bool,
+    cap: int | None,
+) -> tuple[torch.Tensor, ...]:
+    """Signals over answer logits `[b, A, V]` and current answer tokens `[b, A]`."""
+    lg = logits.float().masked_fill(_one_hot_col(logits, mask_id), float("-inf"))
+    logp = torch.log_softmax(lg, dim=-1)
+    p = logp.exp()
+    top = p.topk(2, dim=-1)
+    top1_id = top.indices[..., 0]
+    entropy = -torch.where(p > 0, p * logp, torch.zeros_like(p)).sum(-1)
+    masked = x_ans == mask_id
+    in_a = masked
+    if exclude_eos and len(eos_ids):
+        in_a = in_a & ~torch.isin(top1_id, eos_ids)
+    if cap is not None:
+        in_a = in_a & (in_a.long().cumsum(-1) <= cap)
+    answer_top1 = torch.where(masked, top1_id, x_ans)
+    margin = top.values[..., 0] - top.values[..., 1]
+    return answer_top1, top.values[..., 0], entropy, margin, in_a
+
+
+def _one_hot_col(logits: torch.Tensor, col: int) -> torch.Tensor:
+    m = torch.zeros(logits.shape[-1], dtype=torch.bool, device=logits.device)
+    m[col] = True
+    return m
+
+
+def empty_signals(x: torch.Tensor, layout_answer: tuple[int, int]) -> StepSignals:
+    """Signals for a batch where no row stepped (all NaN / False)."""
+    a0, a1 = layout_answer
+    b = x.shape[0]
+    nan = torch.full((b, a1 - a0), float("nan"), device=x.device)
+    return StepSignals(
+        answer_top1=x[:, a0:a1].clone(),
+        top1_prob=nan,
+        entropy=nan.clone(),
+        margin=nan.clone(),
+        in_A=torch.zeros(b, a1 - a0, dtype=torch.bool, device=x.device),
+        committed=torch.zeros_like(x, dtype=torch.bool),
+        active=torch.zeros(b, dtype=torch.bool, device=x.device),
+    )
