@@ -61,6 +61,14 @@ def _as_list(value: int | list[int] | None) -> list[int | None]:
     return list(value) if isinstance(value, list | tuple) else [value]
 
 
+def _vocab_size(model: PreTrainedModel) -> int:
+    """Rows of the input embedding; remote code may not expose it, then the config's vocab_size."""
+    try:
+        return int(model.get_input_embeddings().weight.shape[0])
+    except (NotImplementedError, AttributeError):
+        return int(model.config.vocab_size)
+
+
 def default_dtype(device: torch.device) -> torch.dtype:
     """float32 on CPU, bfloat16 on accelerators (what the authors run)."""
     return torch.float32 if device.type == "cpu" else torch.bfloat16
@@ -98,7 +106,7 @@ class TransformersBackend:
         self.max_length = self._max_length(cfg)
         param = next(model.parameters())
         self.device, self.dtype = param.device, param.dtype
-        vocab = model.get_input_embeddings().weight.shape[0]
+        vocab = _vocab_size(model)
         if not 0 <= self.mask_id < vocab:
             raise ValueError(
                 f"mask id {self.mask_id} is outside the model vocabulary (size {vocab})"
