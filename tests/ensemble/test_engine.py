@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import fake_decoding as fd
 import pytest
 import torch
 
-import fake_decoding as fd
 from tie.ensemble import engine
 from tie.ensemble.options import Constituent, EnsembleOptions
 from tie.tasks.base import CanvasBudget

@@ -36,7 +36,9 @@ def signals_from_logits(
     logits: torch.Tensor, x_ans: torch.Tensor, backend: Any, cfg: Any, temperature: float = 1.0
 ) -> SimpleNamespace:
     """top1_prob / entropy / margin / in_A of answer positions from their logits [B, A, V]."""
-    logp = torch.log_softmax(logits.float() / temperature, dim=-1)
+    lg = logits.float() / temperature
+    lg[..., backend.mask_id] = float("-inf")  # as the decoder: the mask is never a prediction
+    logp = torch.log_softmax(lg, dim=-1)
     p = logp.exp()
     top2 = p.topk(2, dim=-1)
     top1 = top2.indices[..., 0]
