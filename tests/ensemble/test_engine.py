@@ -227,3 +227,24 @@ def test_bad_input_raises_before_compute():
     with pytest.raises(ValueError, match="best_model"):
         run("post", [s, f], opts=EnsembleOptions(final_selection="best_model", best_model="Q"))
     assert s.backend.calls == 0
+
+
+def test_injection_flips_wrong_to_right():
+    from tie.ensemble.injection import run_injection
+
+    def follow_reasoning(ids, tok):  # answers '42' iff A's reasoning char 'g' is in the canvas
+        good = tok.convert_tokens_to_ids("g") in ids
+        return (["4", "2"] if good else ["1", "1"]), 3.0
+
+    a = cons("A", stable(), reason_text="g")
+    b = cons("B", follow_reasoning, variant="b", reason_text="b")
+    recs = run_injection(a, b, ["q"], EchoTask(), [{"id": "p", "gold": "42"}], ratios=(0.0, 0.5))
+    by_ratio = {r["ratio"]: r for r in recs}
+    assert by_ratio[0.0]["injected_correct"] is False and not by_ratio[0.0]["flipped"]
+    r = by_ratio[0.5]
+    assert (
+        r["source_correct"] and not r["target_correct"] and r["injected_correct"] and r["flipped"]
+    )
+    assert r["inject_step"] == 5 and r["source_steps"] == 10
+    with pytest.raises(ValueError, match="ratios"):
+        run_injection(a, b, ["q"], EchoTask(), [{"id": "p", "gold": "42"}], ratios=(1.5,))
