@@ -156,3 +156,32 @@ def test_model_is_checked_identical_to_make_model(llada_dir):
     ids = torch.randint(0, VOCAB_SIZE, (1, 5))
     with torch.no_grad():
         assert torch.equal(backend.logits(ids), fresh(ids).logits)
+
+
+def test_dream_custom_tokenizer_class_falls_back(tmp_path, dream_dir):
+    """Dream ships a remote tokenizer class; the native backend reads the same files as Qwen2's."""
+    import json
+    import shutil
+
+    path = tmp_path / "dream-custom-tok"
+    shutil.copytree(dream_dir, path)
+    cfg_path = path / "tokenizer_config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["tokenizer_class"] = "DreamTokenizer"
+    cfg["auto_map"] = {"AutoTokenizer": ["tokenization_dream.DreamTokenizer", None]}
+    cfg_path.write_text(json.dumps(cfg))
+    backend = load_backend(path)
+    reference = load_backend(dream_dir)
+    assert "Dream" not in type(backend.tokenizer).__name__
+    assert backend.mask_id == reference.mask_id and backend.eos_ids == reference.eos_ids
+    assert backend.chat_prompt("hi") == reference.chat_prompt("hi")
+
+
+def test_dtype_argument(family_dir):
+    _, path = family_dir
+    backend = load_backend(path, dtype=torch.bfloat16)
+    assert backend.dtype == torch.bfloat16
+    ids = torch.randint(0, VOCAB_SIZE, (1, 6))
+    out = backend.logits(ids)
+    assert out.dtype == torch.float32 and torch.isfinite(out).all()
+    torch.testing.assert_close(out, load_backend(path).logits(ids), atol=0.1, rtol=0.1)

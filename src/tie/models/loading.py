@@ -97,15 +97,17 @@ def load_tokenizer(path: Path, family: str, trust_remote_code: bool) -> PreTrain
     """The checkpoint's tokenizer; Dream's custom tokenizer class falls back to Qwen2's.
 
     Dream ships `tokenization_dream.py` (a Qwen2 BPE tokenizer); without remote code we read the
-    same vocab/merges files with transformers' Qwen2 tokenizer.
+    same files: `tokenizer.json` when present, else vocab/merges with transformers' Qwen2 tokenizer.
     """
     try:
         return AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
     except (ValueError, OSError) as err:
         if family != "dream" or trust_remote_code:
             raise CheckpointError(f"cannot load the tokenizer of {str(path)!r}: {err}") from err
-        from transformers import Qwen2Tokenizer
+        from transformers import PreTrainedTokenizerFast, Qwen2Tokenizer
 
+        if (path / "tokenizer.json").is_file():
+            return PreTrainedTokenizerFast.from_pretrained(path)
         return Qwen2Tokenizer.from_pretrained(path)
 
 
