@@ -407,7 +407,14 @@ class MethodRun:
             rnd += 1
 
     # ---- final selection ---------------------------------------------------------------------
-    def finish(self, wall_s: float, rows: list[dict] | None, task: Any) -> list[MethodOutput]:
+    def finish(
+        self,
+        wall_s: float,
+        rows: list[dict] | None,
+        task: Any,
+        choose: Any = None,
+    ) -> list[MethodOutput]:
+        """Final selection and outputs; `choose(candidates per row, default [B]) -> [B]` overrides."""
         opts = self.options
         scope = "whole_count" if opts.selection_tcc == "whole_decode" else "last_round_count"
         counts = torch.stack([getattr(m, scope) for m in self.members])
@@ -420,7 +427,7 @@ class MethodRun:
             chosen = select_final(counts, top1, opts.final_selection, self.rounds_led, best)
         texts = [region_texts(m) for m in self.members]
         nfe = sum(m.nfe for m in self.members) + self.scoring_nfe
-        outs = []
+        all_cands = []
         for b in range(self.batch):
             cands = []
             for i, mem in enumerate(self.members):
@@ -436,6 +443,11 @@ class MethodRun:
                 if rows is not None:
                     cand.extracted, cand.correct = task.score(answer, rows[b])
                 cands.append(cand)
+            all_cands.append(cands)
+        if choose is not None:
+            chosen = choose(all_cands, chosen)
+        outs = []
+        for b, cands in enumerate(all_cands):
             sel = int(chosen[b])
             if self.tracer is not None:
                 for i, cand in enumerate(cands):

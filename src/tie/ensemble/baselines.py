@@ -1,0 +1,151 @@
+"""Baselines the paper did not run (issue 9): shared-canvas averaging, answer voting, oracle.
+
+* `avg:mean` / `avg:product`: one shared canvas; each step every constituent runs a forward and
+  their per-position distributions are combined (arithmetic mean of probabilities, or the
+  normalised geometric mean = product of experts) before the usual unmasking policy commits.
+  Only for constituents with one tokenizer: M forward passes per step, like TIE.
+* `vote`: majority over the constituents' extracted answers, ties by the lowest whole-decode
+  change count (then higher mean top-1, then model order).
+* `oracle`: a constituent that is correct if any is: the ceiling of every selection method.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any
+
+import torch
+
+from tie.ensemble.bridge import same_tokenizer
+from tie.ensemble.engine import MethodRun, make_member, problem_ids
+from tie.ensemble.options import Candidate, Constituent, EnsembleOptions, MethodOutput
+from tie.ensemble.scoring import TIE_ATOL
+
+AVG_RULES = ("mean", "product")
+_HUGE = 1 << 30
+
+
+def combine_logits(logits: list[torch.Tensor], rule: str) -> torch.Tensor:
+    """Log of the combined distribution from per-model logits [B, L, V] (softmax-ready)."""
+    logp = torch.stack([torch.log_softmax(lg.float(), dim=-1) for lg in logits])
+    if rule == "mean":
+        return torch.logsumexp(logp, dim=0) - torch.log(torch.tensor(float(len(logits))))
+    if rule == "product":
+        return torch.log_softmax(logp.mean(dim=0), dim=-1)
+    raise ValueError(f"unknown avg rule {rule!r}; expected one of {AVG_RULES}")
+
+
+class CombinedBackend:
+    """An MDLMBackend whose logits are the combination of several same-tokenizer backends."""
+
+    def __init__(self, backends: list[Any], rule: str) -> None:
+        first = backends[0]
+        self.backends, self.rule = backends, rule
+        self.tokenizer, self.mask_id = first.tokenizer, first.mask_id
+        self.eos_ids, self.pad_id = first.eos_ids, first.pad_id
+        self.max_length = min(b.max_length for b in backends)
+        self.device, self.dtype, self.info = first.device, first.dtype, first.info
+
+    def chat_prompt(self, user_message: str, system: str | None = None) -> list[int]:
+        return self.backends[0].chat_prompt(user_message, system)
+
+    def logits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None):
+        outs = [
+            b.logits(
+                input_ids.to(b.device),
+                None if attention_mask is None else attention_mask.to(b.device),
+            )
+            for b in self.backends
+        ]
+        return combine_logits([o.to(self.device) for o in outs], self.rule)
+
+
+def check_shared_vocab(constituents: list[Constituent]) -> None:
+    first = constituents[0]
+    others = [c for c in constituents[1:] if not same_tokenizer(first.backend, c.backend)]
+    if others:
+        described = ", ".join(
+            f"{c.name}: {type(c.backend.tokenizer).__name__}(vocab={len(c.backend.tokenizer)}, "
+            f"mask={c.backend.mask_id})"
+            for c in [first, *others]
+        )
+        raise ValueError(
+            "avg:<rule> needs constituents that share one tokenizer (vocabulary and special ids); "
+            f"these differ: {described}"
+        )
+
+
+def _avg(rule, constituents, prompts, task, options, tracer, rows) -> list[MethodOutput]:
+    if rule not in AVG_RULES:
+        raise ValueError(f"unknown avg rule {rule!r}; expected avg:mean or avg:product")
+    check_shared_vocab(constituents)
+    t0 = time.perf_counter()
+    name = "+".join(c.name for c in constituents)
+    shared = Constituent(
+        name,
+        CombinedBackend([c.backend for c in constituents], rule),
+        constituents[0].decode_config,
+    )
+    member = make_member(shared, prompts, task, options)
+    run = MethodRun(
+        f"avg:{rule}", [member], options, None, _HUGE, problem_ids(prompts, rows), tracer
+    )
+    run.run()
+    outs = run.finish(time.perf_counter() - t0, rows, task)
+    for o in outs:
+        o.nfe *= len(constituents)  # one forward per constituent per step
+    return outs
+
+
+def vote_choice(cands: list[Candidate], default: int) -> int:
+    """Majority extracted answer; ties by lowest change count, higher top-1, model order."""
+    answers = Counter(c.extracted for c in cands if c.extracted is not None)
+    if not answers:
+        return default
+    top = max(answers.values())
+    winners = {a for a, n in answers.items() if n == top}
+    pool = [i for i, c in enumerate(cands) if c.extracted in winners]
+    best = min(cands[i].change_count for i in pool)
+    pool = [i for i in pool if cands[i].change_count <= best + TIE_ATOL]
+    return max(pool, key=lambda i: (cands[i].mean_top1, -i))
+
+
+def oracle_choice(cands: list[Candidate], default: int) -> int:
+    """The first correct candidate (model order), else the default selection."""
+    return next((i for i, c in enumerate(cands) if c.correct), default)
+
+
+def _select(method, constituents, prompts, task, options, tracer, rows, pick) -> list[MethodOutput]:
+    if rows is None:
+        raise ValueError(f"method {method!r} needs the task rows (run_method(..., rows=rows))")
+    t0 = time.perf_counter()
+    members = [make_member(c, prompts, task, options) for c in constituents]
+    run = MethodRun(method, members, options, None, _HUGE, problem_ids(prompts, rows), tracer)
+    run.run()
+
+    def choose(all_cands, default):
+        return torch.tensor([pick(c, int(d)) for c, d in zip(all_cands, default)])
+
+    return run.finish(time.perf_counter() - t0, rows, task, choose=choose)
+
+
+def run_baseline(
+    method: str,
+    constituents: list[Constituent],
+    prompts: list[str],
+    task: Any,
+    options: EnsembleOptions,
+    tracer: Any = None,
+    rows: list[dict] | None = None,
+) -> list[MethodOutput]:
+    """`avg:<mean|product>`, `vote` or `oracle` (called through `run_method`)."""
+    if len(constituents) < 2:
+        raise ValueError(f"method {method!r} needs at least two constituents")
+    if method.startswith("avg:"):
+        return _avg(method[4:], constituents, prompts, task, options, tracer, rows)
+    if method == "vote":
+        return _select(method, constituents, prompts, task, options, tracer, rows, vote_choice)
+    if method == "oracle":
+        return _select(method, constituents, prompts, task, options, tracer, rows, oracle_choice)
+    raise ValueError(f"unknown baseline {method!r}; expected avg:mean, avg:product, vote, oracle")
