@@ -37,3 +37,23 @@ def test_missing_class_is_a_clear_error(monkeypatch):
     monkeypatch.setitem(tasks._REGISTRY, "ghost", ("tie.tasks.grading", "GhostTask"))
     with pytest.raises(ImportError, match="no class GhostTask"):
         tasks.get_task("ghost")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "mmlu",
+        "mmlu_star",
+        "arc_c",
+        "winogrande",
+        "gsm8k",
+        "math500",
+        "humaneval",
+        "mbpp",
+        "countdown",
+    ],
+)
+def test_every_benchmark_instantiates_with_its_name(name):
+    task = tasks.get_task(name)
+    assert task.name == name and task.answer_suffix in ("Answer:", "```python\n")
+    assert task.budget.reasoning_len > 0 and task.budget.answer_len > 0
