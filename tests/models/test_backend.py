@@ -185,3 +185,5 @@ def test_dtype_argument(family_dir):
     out = backend.logits(ids)
     assert out.dtype == torch.float32 and torch.isfinite(out).all()
     torch.testing.assert_close(out, load_backend(path).logits(ids), atol=0.1, rtol=0.1)
+    assert load_backend(path, device=None, dtype="bfloat16").dtype == torch.bfloat16
+    assert load_backend(path, dtype="auto").dtype == torch.float32

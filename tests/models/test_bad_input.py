@@ -123,6 +123,8 @@ def test_bad_spec_values(llada_dir):
         load_backend({"family": "llada"})
     with pytest.raises(TypeError, match="backend spec"):
         load_backend(42)
+    with pytest.raises(ValueError, match="unknown dtype 'int8'"):
+        load_backend(llada_dir, dtype="int8")
 
 
 def test_logits_input_checks(llada_dir):

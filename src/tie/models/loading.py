@@ -117,20 +117,34 @@ def expected_shapes(cls: type, config: Any) -> dict[str, tuple[int, ...]]:
     return {k: tuple(v.shape) for k, v in model.state_dict().items()}
 
 
+def parse_dtype(dtype: torch.dtype | str | None) -> torch.dtype | None:
+    """A torch dtype from a dtype, its name ("bfloat16", "torch.float32") or None/"auto"."""
+    if dtype is None or isinstance(dtype, torch.dtype):
+        return dtype
+    name = str(dtype).removeprefix("torch.")
+    if name == "auto":
+        return None
+    value = getattr(torch, name, None)
+    if not isinstance(value, torch.dtype) or not value.is_floating_point:
+        raise ValueError(f"unknown dtype {dtype!r}; use e.g. 'float32' or 'bfloat16'")
+    return value
+
+
 def load_backend(
-    spec: Any, device: str | torch.device = "cpu", dtype: torch.dtype | None = None
+    spec: Any, device: str | torch.device | None = "cpu", dtype: torch.dtype | str | None = None
 ) -> TransformersBackend:
     """Load a checkpoint directory, `"zoo:<name>"` or `{path, backend, family, name}` as a backend.
 
-    dtype defaults to float32 on CPU and bfloat16 elsewhere.
+    dtype (a torch dtype or its name) defaults to float32 on CPU and bfloat16 elsewhere; device
+    None means CPU. Every file and shape check runs before weights are read.
     """
     path, backend, family, name = _parse_spec(spec)
     config_dict = read_config(path)
     family = family or detect_family(config_dict, path)
     files = weight_files(path)
     check_tokenizer_files(path)
-    device = torch.device(device)
-    dtype = dtype or default_dtype(device)
+    device = torch.device(device or "cpu")
+    dtype = parse_dtype(dtype) or default_dtype(device)
     remote = backend == "hf_remote"
     tokenizer = load_tokenizer(path, family, trust_remote_code=remote)
     if remote:
