@@ -98,3 +98,13 @@ def test_every_method_runs_and_traces_explain_leaders(members, tmp_path, n_membe
         assert "copy" in bridges or not (t["rounds"].leader == "llada").any()
     cands = t["candidates"]
     assert (cands.groupby(["id", "method"])["selected"].sum() == 1).all()
+
+
+def test_baselines_on_same_tokenizer_pair(members):
+    pair = [members[0], members[2]]  # two LLaDA models sharing one tokenizer
+    rows = [{"id": "a", "gold": "2"}]
+    for method in ("avg:mean", "avg:product", "vote", "oracle"):
+        (out,) = run_method(method, pair, ["1+1?"], TinyTask(), EnsembleOptions(), rows=rows)
+        assert out.nfe == 2 * 20, method
+    with pytest.raises(ValueError, match="share one tokenizer"):
+        run_method("avg:mean", members[:2], ["1+1?"], TinyTask(), EnsembleOptions(), rows=rows)
