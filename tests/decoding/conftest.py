@@ -32,22 +32,26 @@ def left_pad(prompts: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Te
     return ids, am
 
 
-def fixed_probs_backend(rows: list[list[tuple[int, float]]], offset: int, vocab: int = 101):
-    """Backend whose logits at canvas position `offset + j` of row r put probability p on token t
-    for `rows[r][j] = (t, p)` and spread the rest evenly (fixed confidence vectors)."""
-    b, n = len(rows), len(rows[0])
-    table = torch.zeros(b, n, vocab)
-    for r, row in enumerate(rows):
-        for j, (tok, p) in enumerate(row):
-            rest = (1 - p) / (vocab - 2)  # mask id gets (almost) nothing
-            probs = torch.full((vocab,), rest)
-            probs[tok] = p
-            probs[3] = 1e-12
-            table[r, j] = probs.log()
+def probs_backend(probs: torch.Tensor, offset: int) -> ScriptedBackend:
+    """Backend whose distribution at canvas position `offset + j` of row r is `probs[r, j]`
+    (every step; other positions get uniform logits): fixed confidence vectors."""
+    table = probs.clamp(min=1e-30).log()
 
     def fn(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        out = torch.zeros(*input_ids.shape, vocab)
-        out[:, offset : offset + n] = table[: input_ids.shape[0]]
+        out = torch.zeros(*input_ids.shape, table.shape[-1])
+        out[:, offset : offset + table.shape[1]] = table[: input_ids.shape[0]]
         return out
 
-    return ScriptedBackend(fn, name="fixed")
+    return ScriptedBackend(fn, name="fixed-probs")
+
+
+def peaked(rows: list[list[tuple[int, float]]], vocab: int = 101) -> torch.Tensor:
+    """probs[r, j]: probability p on token t for rows[r][j] = (t, p), the rest spread evenly
+    (the mask id 3 gets nothing)."""
+    out = torch.zeros(len(rows), len(rows[0]), vocab)
+    for r, row in enumerate(rows):
+        for j, (tok, p) in enumerate(row):
+            out[r, j] = (1 - p) / (vocab - 2)
+            out[r, j, 3] = 0.0
+            out[r, j, tok] = p
+    return out
