@@ -130,8 +130,9 @@ def test_zoo_names_and_unknown(tmp_path, monkeypatch, llada_dir):
     assert list_zoo() == ["tiny-a"]
     backend = load_backend("zoo:tiny-a")
     assert backend.info.name == "zoo:tiny-a" and backend.info.family == "llada"
-    with pytest.raises(KeyError, match=r"unknown zoo model 'nope'.*tiny-a"):
+    with pytest.raises(KeyError, match=r"unknown zoo model 'nope'.*tiny-a") as err:
         load_backend("zoo:nope")
+    assert isinstance(err.value, ValueError) and str(err.value).startswith("unknown zoo model")
 
 
 def test_mapping_spec_with_family_override(tmp_path, dream_dir):

@@ -32,6 +32,13 @@ BACKENDS = ("native", "hf_remote")
 ZOO_PREFIX = "zoo:"
 
 
+class UnknownZooModelError(KeyError, ValueError):
+    """`zoo:<name>` names no zoo model; the message lists the known ones."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 def zoo_root() -> Path:
     """`$TIE_ZOO_DIR`, else the repository's top-level `zoo/`."""
     env = os.environ.get("TIE_ZOO_DIR")
@@ -49,7 +56,7 @@ def list_zoo() -> list[str]:
 def zoo_path(name: str) -> Path:
     known = list_zoo()
     if name not in known:
-        raise KeyError(
+        raise UnknownZooModelError(
             f"unknown zoo model {name!r} under {str(zoo_root())!r}; known: {known or 'none'}"
         )
     return zoo_root() / name
@@ -170,4 +177,4 @@ def config_kwargs(config_dict: dict) -> dict:
     return out
 
 
-__all__ = ["list_zoo", "load_backend", "load_tokenizer", "zoo_root"]
+__all__ = ["UnknownZooModelError", "list_zoo", "load_backend", "load_tokenizer", "zoo_root"]
