@@ -110,6 +110,7 @@ def test_checkpoint_of_another_size(tmp_path, llada_dir):
 
 def test_tokenizer_without_mask_token(tmp_path):
     path = save_checkpoint(tmp_path, "dream", tokenizer_mask=False, config_mask=False)
+    (path / "model.safetensors").write_bytes(b"not read")  # raised before the weights are read
     with pytest.raises(ValueError, match="no mask token"):
         load_backend(path)
 

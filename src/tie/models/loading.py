@@ -24,7 +24,7 @@ from tie.models.checkpoint import (
 )
 from tie.models.dream import DreamConfig, DreamModel
 from tie.models.llada import LLaDAConfig, LLaDAModelLM
-from tie.models.native import TransformersBackend, default_dtype
+from tie.models.native import TransformersBackend, default_dtype, resolve_mask_id
 
 FAMILY_CLASSES = {"llada": (LLaDAConfig, LLaDAModelLM), "dream": (DreamConfig, DreamModel)}
 ARCHITECTURE_FAMILY = {"LLaDAModelLM": "llada", "DreamModel": "dream"}
@@ -154,6 +154,7 @@ def load_backend(
     dtype = parse_dtype(dtype) or default_dtype(device)
     remote = backend == "hf_remote"
     tokenizer = load_tokenizer(path, family, trust_remote_code=remote)
+    resolve_mask_id(config_dict.get("mask_token_id"), tokenizer)  # fail before reading weights
     if remote:
         model = AutoModel.from_pretrained(path, trust_remote_code=True, dtype=dtype)
     else:
