@@ -1,0 +1,82 @@
+"""Answer-region signals: values from the step's logits, in_A rules, hook and answer_signals."""
+
+import torch
+from conftest import peaked, probs_backend, random_prompts
+
+from tie.decoding import DecodeConfig, Decoder, build_canvas
+
+
+def test_signals_match_the_logits_at_answer_positions(backend):
+    state = build_canvas(backend, random_prompts(backend, [4, 6]), 9, "Answer:", 8)
+    before = state.x.clone()
+    sig = Decoder(backend, DecodeConfig(block_length=8)).step(state)
+    a0, a1 = state.layout.answer
+    logits = backend.logits(before, state.attention_mask)[:, a0:a1]
+    logits[..., backend.mask_id] = float("-inf")
+    p = logits.softmax(-1)
+    top = p.topk(2, -1)
+    assert torch.equal(sig.answer_top1, top.indices[..., 0])
+    assert torch.allclose(sig.top1_prob, top.values[..., 0])
+    assert torch.allclose(sig.margin, top.values[..., 0] - top.values[..., 1])
+    ent = -(p * p.clamp(min=1e-45).log()).sum(-1)
+    assert torch.allclose(sig.entropy, ent, atol=1e-5)
+    assert sig.committed.sum(1).tolist() == [1, 1] and sig.active.all()
+
+
+def test_in_A_excludes_eos_predictions_and_caps():
+    eos = 1
+    # answer region (8 positions after a 2-token prompt, R=0, suffix "A:"): top-1s at 2 and 5 are EOS
+    row = [
+        (10, 0.9),
+        (11, 0.8),
+        (eos, 0.9),
+        (12, 0.7),
+        (13, 0.6),
+        (eos, 0.95),
+        (14, 0.5),
+        (15, 0.4),
+    ]
+    be = probs_backend(peaked([row]), 4)
+    state = build_canvas(be, [[5, 6]], 0, "A:", 8)
+    assert state.layout.answer == (4, 12)
+    sig = Decoder(be, DecodeConfig(block_length=10)).step(state)
+    assert sig.in_A[0].tolist() == [True, True, False, True, True, False, True, True]
+    state = build_canvas(be, [[5, 6]], 0, "A:", 8)
+    sig = Decoder(be, DecodeConfig(block_length=10, eos_answer_cap=3)).step(state)
+    assert sig.in_A[0].tolist() == [True, True, False, True, False, False, False, False]
+    state = build_canvas(be, [[5, 6]], 0, "A:", 8)
+    sig = Decoder(be, DecodeConfig(block_length=10, exclude_eos_from_answer=False)).step(state)
+    assert sig.in_A[0].all()
+
+
+def test_committed_answer_positions_report_the_committed_token():
+    row = [(10 + j, 0.9 - 0.05 * j) for j in range(4)]
+    be = probs_backend(peaked([row]), 4)
+    # the model's top-1 at answer position 0 is 10; overwrite it with 42 as a relayed commit
+    state = build_canvas(be, [[5, 6]], 0, "A:", 4)
+    state.x[0, 4] = 42
+    sig = Decoder(be, DecodeConfig(block_length=6)).step(state)
+    assert sig.answer_top1[0].tolist() == [42, 11, 12, 13]
+    assert sig.in_A[0].tolist() == [False, True, True, True]
+
+
+def test_hook_runs_every_step_and_want_signals_false_skips(backend):
+    seen = []
+    state = build_canvas(backend, random_prompts(backend, [3]), 9, "Answer:", 8)
+    dec = Decoder(backend, DecodeConfig(block_length=8))
+    dec.run(state, 4, hook=lambda st, sig: seen.append((int(st.nfe[0]), sig is not None)))
+    assert seen == [(1, True), (2, True), (3, True), (4, True)]
+    assert dec.step(state, want_signals=False) is None and state.nfe[0] == 5
+    dec.run(state, 2, hook=lambda st, sig: seen.append(sig), want_signals=False)
+    assert seen[-2:] == [None, None]
+
+
+def test_answer_signals_equal_step_signals_without_committing(backend):
+    state = build_canvas(backend, random_prompts(backend, [5, 2]), 9, "Answer:", 8)
+    dec = Decoder(backend, DecodeConfig(block_length=8))
+    scored = dec.answer_signals(state.x, state.attention_mask, state.layout)
+    x_before = state.x.clone()
+    assert torch.equal(state.x, x_before) and not scored.committed.any()
+    stepped = dec.step(state)
+    for name in ("answer_top1", "top1_prob", "entropy", "margin", "in_A"):
+        assert torch.equal(getattr(scored, name), getattr(stepped, name)), name
