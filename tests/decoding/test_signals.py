@@ -80,3 +80,12 @@ def test_answer_signals_equal_step_signals_without_committing(backend):
     stepped = dec.step(state)
     for name in ("answer_top1", "top1_prob", "entropy", "margin", "in_A"):
         assert torch.equal(getattr(scored, name), getattr(stepped, name)), name
+
+
+def test_signals_and_state_are_editable_outside_inference_mode(backend):
+    state = build_canvas(backend, random_prompts(backend, [3]), 9, "Answer:", 8)
+    sig = Decoder(backend, DecodeConfig(block_length=8)).step(state)
+    sig.in_A &= sig.top1_prob > 0.5
+    sig.top1_prob.mul_(2)
+    state.x[0, 0] = 7
+    assert not sig.top1_prob.is_inference()

@@ -3,7 +3,9 @@
 Each step: (1) refresh the schedule of rows whose first masked block changed (or was relayed),
 (2) one forward over the active rows, (3) answer signals from those logits (optional), (4) pick a
 token and a confidence at the masked positions of each row's current block only, (5) commit per
-the policy. Vectorised over rows; nothing loops per problem. Tokens the model assigns to the mask
+the policy. Vectorised over rows; nothing loops per problem. The forward runs under
+`torch.inference_mode()`; the rest under `no_grad`, so states and signals stay ordinary tensors
+that callers may edit in place. Tokens the model assigns to the mask
 id are never chosen (trained MDLMs never predict it; this keeps untrained ones from stalling).
 """
 
@@ -64,7 +66,7 @@ class Decoder:
                 hook(state, signals)
         return state
 
-    @torch.inference_mode()
+    @torch.no_grad()
     def step(self, state: DecodeState, want_signals: bool = True) -> StepSignals | None:
         """One forward pass for the unfinished rows and their commits; None if nothing stepped
         or `want_signals` is False."""
@@ -74,7 +76,8 @@ class Decoder:
             return None
         rows = active.nonzero().squeeze(1)
         x = state.x[rows]
-        logits = self.backend.logits(x, state.attention_mask[rows])
+        with torch.inference_mode():
+            logits = self.backend.logits(x, state.attention_mask[rows])
         signals = self._signals(state, rows, x, logits, active) if want_signals else None
         committed = self._commit(state, rows, x, logits, plan)
         state.steps_taken[rows] += 1
@@ -83,7 +86,7 @@ class Decoder:
             signals.committed = committed
         return signals
 
-    @torch.inference_mode()
+    @torch.no_grad()
     def answer_signals(
         self, x: torch.Tensor, attention_mask: torch.Tensor | None, layout: CanvasLayout
     ) -> StepSignals:
@@ -92,7 +95,8 @@ class Decoder:
             raise DecodeInputError(
                 f"canvas length {x.shape[1]} != layout length {layout.total_len}"
             )
-        logits = self.backend.logits(x, attention_mask)
+        with torch.inference_mode():
+            logits = self.backend.logits(x, attention_mask)
         a0, a1 = layout.answer
         top1, p1, ent, margin, in_a = self._stats(logits[:, a0:a1], x[:, a0:a1])
         return StepSignals(

@@ -23,6 +23,8 @@ def generate(
     threshold: float = 0.9,
     k: int = 2,
     suppress_eos_confidence: bool = False,
+    eos_answer_cap: int | None = None,
+    exclude_eos_from_answer: bool = True,
     seed: int | None = 0,
     rounding: str = "strict",
     dream_eps: float = 1e-3,
@@ -32,6 +34,8 @@ def generate(
 
     `input_ids` `[B, P]` must be left-padded with `attention_mask` 0 on the pads. `block_length`
     None means one block over the whole generation; `steps` None means one token per step.
+    The keyword options are those of `DecodeConfig` (the answer-signal ones have no effect here:
+    the plain layout has no answer region).
     """
     config = DecodeConfig(
         block_length=gen_length if block_length is None else block_length,
@@ -41,6 +45,8 @@ def generate(
         threshold=threshold,
         k=k,
         suppress_eos_confidence=suppress_eos_confidence,
+        eos_answer_cap=eos_answer_cap,
+        exclude_eos_from_answer=exclude_eos_from_answer,
         seed=seed,
         rounding=rounding,
         dream_eps=dream_eps,
