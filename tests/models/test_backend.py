@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import VOCAB_SIZE, make_model, save_checkpoint
+from tie_models_helpers import VOCAB_SIZE, make_model, save_checkpoint
 from transformers import AutoModel
 
 from tie.models import MDLMBackend, load_backend

@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 import torch
-from conftest import make_model, save_checkpoint
 from safetensors.torch import load_file, save_file
+from tie_models_helpers import make_model, save_checkpoint
 
 from tie.models import load_backend
 from tie.models.checkpoint import CheckpointError

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import make_tokenizer
+from tie_models_helpers import make_tokenizer
 from transformers import AutoConfig, AutoModel
 
 from tie.models import load_backend

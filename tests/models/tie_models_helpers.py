@@ -1,4 +1,8 @@
-"""Tiny tokenizers and checkpoint directories for the model-backend tests (no downloads)."""
+"""Tiny tokenizers and checkpoint directories for the model-backend tests (no downloads).
+
+A uniquely named module (not `conftest`) so test files can import the helpers without clashing
+with the other test folders' conftest modules; `conftest.py` re-exports the fixtures.
+"""
 
 from __future__ import annotations
 
