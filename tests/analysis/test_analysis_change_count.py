@@ -95,3 +95,16 @@ def test_recomputed_round_scores_match_logged_ones(fixture_runs):
     rounds.loc[0, "score_tcc"] -= 0.5
     bad = check_round_scores(steps, rounds)
     assert len(bad) == 1 and bad.loc[0, "round"] == rounds.loc[0, "round"]
+
+
+def test_change_count_agrees_with_the_engine_trace_check(fixture_runs):
+    """analysis.change_count and tie.tracing.checks must define C(T) the same way."""
+    from tie.tracing.checks import recompute_round_tcc
+
+    steps = pd.read_parquet(fixture_runs / "main" / "traces" / "steps.parquet")
+    ours = round_scores(steps).set_index(["id", "method", "round", "model"])["score_tcc"]
+    theirs = recompute_round_tcc(steps).set_index(["id", "method", "round", "model"])["score_tcc"]
+    assert len(ours) == len(theirs) > 0
+    pd.testing.assert_series_equal(
+        ours.sort_index(), theirs.sort_index(), check_dtype=False, check_index_type=False
+    )
