@@ -1,0 +1,22 @@
+"""`python -m tie.bench [--preset cpu|gpu|smoke] [options]`: run the harness, print the table."""
+
+from __future__ import annotations
+
+import sys
+
+from tie.bench import BenchInputError, from_args, run_bench
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cfg = from_args(argv)
+        result = run_bench(cfg)
+    except BenchInputError as err:
+        print(f"tie.bench: {err}", file=sys.stderr)
+        return 2
+    print(open(result["files"]["markdown"]).read())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

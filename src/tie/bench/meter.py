@@ -1,0 +1,107 @@
+"""Wall time and peak memory of one call, on CPU or CUDA.
+
+Memory, CPU: tracemalloc does not see torch's allocations, so we read the kernel's resident-set
+high-water mark. Before each call we reset it (writing 5 to /proc/self/clear_refs, Linux >= 4.0)
+and report `VmHWM after - VmRSS before`: the extra resident memory the call needed at its peak.
+Where the reset is not allowed we fall back to the growth of `getrusage().ru_maxrss`, which is a
+lower bound (0 when an earlier call already reached a higher peak); the JSON names the method
+used. CUDA: `torch.cuda.max_memory_allocated` after `reset_peak_memory_stats`, minus the memory
+allocated before the call (tensor memory, not the caching allocator's reserve).
+"""
+
+from __future__ import annotations
+
+import re
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+_STATUS = Path("/proc/self/status")
+_CLEAR_REFS = Path("/proc/self/clear_refs")
+
+
+def _status_kb(key: str) -> int | None:
+    try:
+        m = re.search(rf"^{key}:\s+(\d+)\s+kB", _STATUS.read_text(), re.M)
+    except OSError:
+        return None
+    return int(m.group(1)) if m else None
+
+
+def _reset_hwm() -> bool:
+    try:
+        _CLEAR_REFS.write_text("5")
+    except OSError:
+        return False
+    return _status_kb("VmHWM") is not None
+
+
+@dataclass
+class Sample:
+    wall_s: float
+    peak_bytes: int
+
+
+class Meter:
+    """Times calls on `device` (synchronising CUDA) and measures their peak memory."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = torch.device(device)
+        self.cuda = self.device.type == "cuda"
+        if self.cuda:
+            self.memory_method = "cuda_max_memory_allocated"
+        elif _reset_hwm():
+            self.memory_method = "rss_hwm_reset"
+        else:
+            self.memory_method = "ru_maxrss_delta"
+
+    def _sync(self) -> None:
+        if self.cuda:
+            torch.cuda.synchronize(self.device)
+
+    def once(self, fn: Callable[[], Any]) -> tuple[Any, Sample]:
+        """Run `fn()` once; (its result, wall seconds and peak extra bytes)."""
+        self._sync()
+        if self.cuda:
+            torch.cuda.reset_peak_memory_stats(self.device)
+            base = torch.cuda.memory_allocated(self.device)
+        elif self.memory_method == "rss_hwm_reset":
+            _reset_hwm()
+            base = (_status_kb("VmRSS") or 0) * 1024
+        else:
+            base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        t0 = time.perf_counter()
+        out = fn()
+        self._sync()
+        wall = time.perf_counter() - t0
+        if self.cuda:
+            peak = torch.cuda.max_memory_allocated(self.device) - base
+        elif self.memory_method == "rss_hwm_reset":
+            peak = (_status_kb("VmHWM") or 0) * 1024 - base
+        else:
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
+        return out, Sample(wall, max(int(peak), 0))
+
+    def repeat(
+        self, fn: Callable[[], Any], repeats: int, warmup: int
+    ) -> tuple[Any, dict[str, float]]:
+        """Warm up, then `repeats` timed calls: (last result, median/min wall, max peak bytes)."""
+        for _ in range(warmup):
+            fn()
+        samples, out = [], None
+        for _ in range(repeats):
+            out, s = self.once(fn)
+            samples.append(s)
+        walls = [s.wall_s for s in samples]
+        return out, {
+            "wall_s": statistics.median(walls),
+            "wall_min_s": min(walls),
+            "wall_all_s": walls,
+            "peak_bytes": max(s.peak_bytes for s in samples),
+        }

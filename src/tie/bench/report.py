@@ -1,0 +1,127 @@
+"""Write a benchmark result as `bench_<tag>.json` and a Markdown table `bench_<tag>.md`."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        if v == 0:
+            return "0"
+        return f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+    return "" if v is None else str(v)
+
+
+def table(rows: list[dict], cols: list[tuple[str, str]]) -> str:
+    """Markdown table of `rows` with (key, header) columns; missing keys left blank."""
+    if not rows:
+        return "_not run_\n"
+    head = "| " + " | ".join(h for _, h in cols) + " |"
+    sep = "|" + "|".join("---" for _ in cols) + "|"
+    body = ["| " + " | ".join(_fmt(r.get(k)) for k, _ in cols) + " |" for r in rows]
+    return "\n".join([head, sep, *body]) + "\n"
+
+
+def markdown(result: dict) -> str:
+    env, task = result["environment"], result["task"]
+    models = ", ".join(
+        f"{m['name']} ({m['family']}, {m['params']:,} params)" for m in result["models"]
+    )
+    lines = [
+        f"# Benchmark `{result['config']['tag']}`",
+        "",
+        f"* Command: `{env['command']}` (commit {env.get('git_commit')}, {env['started']})",
+        f"* Models ({result['source']}, {result['dtype']}, {result['config']['device']}): {models}",
+        f"* Task canvas: {task['name']}, reasoning {task['reasoning_len']}, suffix "
+        f"{task['answer_suffix']!r}, answer {task['answer_len']}; block length "
+        f"{result['config']['block_length']}, one token per step, greedy low-confidence",
+        f"* Machine: {env['platform']}, {env['cpu_count']} CPUs, torch {env['torch']} with "
+        f"{env['torch_threads']} threads"
+        + (f", GPU {env['gpu']}" if "gpu" in env else "")
+        + (
+            f", 1-min load {env['load_avg_1m_at_start']:.1f} at start"
+            if "load_avg_1m_at_start" in env
+            else ""
+        ),
+        f"* Timing: median of {result['config']['repeats']} runs after {result['config']['warmup']} "
+        f"warm-up; peak memory: `{env['memory_method']}` (see tie/bench/meter.py); total "
+        f"{result['total_wall_s']:.0f} s",
+        "",
+        "## Single-model decoding throughput",
+        "",
+        table(
+            result["throughput"],
+            [
+                ("model", "model"),
+                ("batch", "batch"),
+                ("signals", "signals"),
+                ("problems_per_s", "problems/s"),
+                ("tokens_per_s", "tokens/s"),
+                ("ms_per_step", "ms/step"),
+                ("nfe_per_problem", "NFE/problem"),
+                ("peak_mb", "peak MB"),
+            ],
+        ),
+        "## Our decoder vs LLaDA's reference loop (same model, inputs, greedy)",
+        "",
+        table(
+            result["reference"],
+            [
+                ("model", "model"),
+                ("batch", "batch"),
+                ("gen_length", "gen"),
+                ("reference_wall_s", "reference s"),
+                ("ours_wall_s", "ours s"),
+                ("speedup", "speed-up"),
+                ("reference_forwards", "ref forwards"),
+                ("identical_tokens", "same tokens"),
+                ("reference_peak_mb", "ref peak MB"),
+                ("ours_peak_mb", "ours peak MB"),
+            ],
+        ),
+        "## Methods (one batch; ratios over the summed single-model runs)",
+        "",
+        table(
+            result["methods"],
+            [
+                ("method", "method"),
+                ("placement", "placement"),
+                ("batch", "batch"),
+                ("wall_per_problem_s", "wall s/problem"),
+                ("nfe_per_problem", "NFE/problem"),
+                ("peak_mb_per_problem", "peak MB/problem"),
+                ("nfe_ratio", "NFE ratio"),
+                ("wall_ratio", "wall ratio"),
+                ("tracing_overhead", "trace on/off"),
+            ],
+        ),
+        "## Targets (issue 8)",
+        "",
+        table(result["targets"], [("target", "target"), ("value", "value"), ("pass", "met")]),
+    ]
+    return "\n".join(lines)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_outputs(result: dict, out_dir: Path, tag: str) -> dict[str, str]:
+    """Write both files (atomically); returns their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {
+        "json": str(out_dir / f"bench_{tag}.json"),
+        "markdown": str(out_dir / f"bench_{tag}.md"),
+    }
+    result = {**result, "files": files}
+    _atomic_write(Path(files["json"]), json.dumps(result, indent=1, default=str) + "\n")
+    _atomic_write(Path(files["markdown"]), markdown(result))
+    return files

@@ -1,0 +1,251 @@
+"""The measurements: decoding throughput, reference-loop comparison, method cost and tracing cost.
+
+Every suite takes the same models and prompts from one process, so the ratios between rows of
+one run are fair (same machine state, same warm caches). Each timed call is repeated and the
+median is kept; the first `warmup` calls are not timed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from tie.bench.meter import Meter
+from tie.bench.reference import llada_reference_generate
+
+
+@dataclass(frozen=True)
+class BudgetTask:
+    """A task with its canvas budget overridden (longer regions for real-scale timing)."""
+
+    inner: Any
+    budget: Any
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def answer_suffix(self) -> str:
+        return self.inner.answer_suffix
+
+    def score(self, text: str, row: dict) -> Any:
+        return self.inner.score(text, row)
+
+
+def _take(items: list, n: int) -> list:
+    """The first n items, cycling when there are fewer."""
+    return [items[i % len(items)] for i in range(n)]
+
+
+def left_pad(prompts: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(p) for p in prompts)
+    ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
+    am = torch.zeros_like(ids)
+    for r, p in enumerate(prompts):
+        ids[r, width - len(p) :] = torch.tensor(p, dtype=torch.long)
+        am[r, width - len(p) :] = 1
+    return ids, am
+
+
+def throughput(models, prompts, task, decode_config, batch_sizes, meter: Meter, repeats, warmup):
+    """Single-model decoding of the task canvas at each batch size (signals off, then on)."""
+    from tie.decoding import Decoder, build_canvas
+
+    rows = []
+    r, a = task.budget.reasoning_len, task.budget.answer_len
+    for m in models:
+        ids = [m.backend.chat_prompt(p) for p in prompts]
+        decoder = Decoder(m.backend, decode_config)
+        for bs in batch_sizes:
+            batch = _take(ids, bs)
+            variants = [False] if bs != max(batch_sizes) else [False, True]
+            for signals in variants:
+
+                def run(batch=batch, signals=signals):
+                    state = build_canvas(m.backend, batch, r, task.answer_suffix, a)
+                    return decoder.run(state, want_signals=signals, hook=None)
+
+                state, t = meter.repeat(run, repeats, warmup)
+                steps = int(state.nfe.max())
+                tokens = bs * (r + a)
+                rows.append(
+                    {
+                        "model": m.name,
+                        "batch": bs,
+                        "signals": signals,
+                        "canvas_len": int(state.x.shape[1]),
+                        "tokens_decoded": tokens,
+                        "nfe_per_problem": float(state.nfe.double().mean()),
+                        "problems_per_s": bs / t["wall_s"],
+                        "tokens_per_s": tokens / t["wall_s"],
+                        "ms_per_step": 1e3 * t["wall_s"] / max(steps, 1),
+                        "peak_mb": t["peak_bytes"] / 2**20,
+                        **t,
+                    }
+                )
+    return rows
+
+
+def reference(models, prompts, gen_length, block_length, batch_sizes, meter, repeats, warmup):
+    """LLaDA's reference loop vs our `generate`, same model, inputs and settings (greedy)."""
+    from tie.decoding import generate
+
+    rows = []
+    for m in models:
+        ids_all = [m.backend.chat_prompt(p) for p in prompts]
+        for bs in batch_sizes:
+            ids, am = left_pad(_take(ids_all, bs), m.backend.pad_id)
+
+            def ref(ids=ids, am=am):
+                return llada_reference_generate(
+                    m.backend, ids, am, gen_length, block_length, gen_length
+                )
+
+            def ours(ids=ids, am=am):
+                return generate(
+                    m.backend,
+                    ids,
+                    am,
+                    gen_length=gen_length,
+                    block_length=block_length,
+                    steps=gen_length,
+                )
+
+            (x_ref, ref_nfe), t_ref = meter.repeat(ref, repeats, warmup)
+            x_ours, t_ours = meter.repeat(ours, repeats, warmup)
+            rows.append(
+                {
+                    "model": m.name,
+                    "batch": bs,
+                    "gen_length": gen_length,
+                    "block_length": block_length,
+                    "reference_wall_s": t_ref["wall_s"],
+                    "ours_wall_s": t_ours["wall_s"],
+                    "speedup": t_ref["wall_s"] / t_ours["wall_s"],
+                    "reference_forwards": ref_nfe,
+                    "identical_tokens": bool(torch.equal(x_ref.cpu(), x_ours.cpu())),
+                    "reference_peak_mb": t_ref["peak_bytes"] / 2**20,
+                    "ours_peak_mb": t_ours["peak_bytes"] / 2**20,
+                    "reference_tokens_per_s": bs * gen_length / t_ref["wall_s"],
+                    "ours_tokens_per_s": bs * gen_length / t_ours["wall_s"],
+                }
+            )
+    return rows
+
+
+def methods(
+    constituents,
+    prompts,
+    task,
+    options,
+    method_names,
+    meter: Meter,
+    repeats,
+    warmup,
+    tracing: bool,
+    placement: str,
+):
+    """Each method on one batch: wall, NFE and peak memory per problem; trace off (and on)."""
+    from tie.ensemble import run_method
+    from tie.tracing import Tracer
+
+    rows = []
+    b = len(prompts)
+    tmp = Path(tempfile.mkdtemp(prefix="tie-bench-traces-"))
+    try:
+        for method in method_names:
+
+            def off(method=method):
+                return run_method(method, constituents, prompts, task, options)
+
+            outs, t_off = meter.repeat(off, repeats, warmup)
+            row = {
+                "method": method,
+                "placement": placement,
+                "batch": b,
+                "wall_s": t_off["wall_s"],
+                "wall_per_problem_s": t_off["wall_s"] / b,
+                "nfe_per_problem": sum(o.nfe for o in outs) / b,
+                "peak_mb": t_off["peak_bytes"] / 2**20,
+                "peak_mb_per_problem": t_off["peak_bytes"] / 2**20 / b,
+                "wall_all_s": t_off["wall_all_s"],
+            }
+            if tracing:
+                counter = iter(range(10**9))
+
+                def on(method=method):
+                    d = tmp / f"{method.replace(':', '_')}-{next(counter)}"
+                    with Tracer(d) as tracer:
+                        return run_method(method, constituents, prompts, task, options, tracer)
+
+                _, t_on = meter.repeat(on, repeats, warmup)
+                row["traced_wall_s"] = t_on["wall_s"]
+                row["tracing_overhead"] = t_on["wall_s"] / t_off["wall_s"]
+                row["traced_peak_mb"] = t_on["peak_bytes"] / 2**20
+            rows.append(row)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    add_ratios(rows, [c.name for c in constituents])
+    return rows
+
+
+def add_ratios(rows: list[dict], names: list[str]) -> None:
+    """Each row's NFE and wall time over the summed `single:<m>` rows of the same placement."""
+    for placement in {r["placement"] for r in rows}:
+        group = [r for r in rows if r["placement"] == placement]
+        singles = {r["method"]: r for r in group if r["method"].startswith("single:")}
+        if not all(f"single:{n}" in singles for n in names):
+            continue
+        nfe = sum(singles[f"single:{n}"]["nfe_per_problem"] for n in names)
+        wall = sum(singles[f"single:{n}"]["wall_s"] for n in names)
+        for r in group:
+            if not r["method"].startswith("single:"):
+                r["nfe_ratio"] = r["nfe_per_problem"] / nfe
+                r["wall_ratio"] = r["wall_s"] / wall
+
+
+# Issue 8's targets: (method prefix, metric, bound).
+TARGETS = (
+    ("tie:tcc", "nfe_ratio", 1.02),
+    ("tie:tcc", "wall_ratio", 1.15),
+    ("tie:top1", "wall_ratio", 1.30),
+    ("tie:entropy", "wall_ratio", 1.30),
+    ("tie:margin", "wall_ratio", 1.30),
+)
+
+
+def check_targets(method_rows: list[dict], reference_rows: list[dict]) -> list[dict]:
+    """Pass/fail of every target the run measured."""
+    out = []
+    for r in method_rows:
+        for method, metric, bound in TARGETS:
+            if r["method"] == method and metric in r:
+                out.append(
+                    {
+                        "target": f"{method} {metric} <= {bound} ({r['placement']})",
+                        "value": r[metric],
+                        "pass": bool(r[metric] <= bound),
+                    }
+                )
+    for r in reference_rows:
+        out.append(
+            {
+                "target": f"decoder >= reference loop ({r['model']}, batch {r['batch']})",
+                "value": r["speedup"],
+                "pass": bool(r["speedup"] >= 1.0),
+            }
+        )
+        out.append(
+            {
+                "target": f"decoder tokens == reference tokens ({r['model']}, batch {r['batch']})",
+                "value": float(r["identical_tokens"]),
+                "pass": r["identical_tokens"],
+            }
+        )
+    return out
