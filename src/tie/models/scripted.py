@@ -76,6 +76,7 @@ class ScriptedBackend:
         max_length: int = 512,
         eos_ids: tuple[int, ...] | None = None,
         mask_id: int | None = None,
+        device: str | torch.device = "cpu",
     ) -> None:
         self.tokenizer = tokenizer if tokenizer is not None else make_tokenizer("a")
         self.mask_id = self.tokenizer.mask_token_id if mask_id is None else mask_id
@@ -85,7 +86,7 @@ class ScriptedBackend:
             eos_ids = tuple(sorted({self.tokenizer.eos_token_id, eot, self.pad_id}))
         self.eos_ids = eos_ids
         self.max_length = max_length
-        self.device = torch.device("cpu")
+        self.device = torch.device(device)
         self.dtype = torch.float32
         self.info = BackendInfo(
             name=name, family="scripted", shift=False, vocab_size=len(self.tokenizer)
@@ -117,7 +118,7 @@ class ScriptedBackend:
         expected = (*input_ids.shape, self.vocab_size)
         if tuple(out.shape) != expected:
             raise ValueError(f"logits_fn returned shape {tuple(out.shape)}, expected {expected}")
-        return out.float()
+        return out.float().to(self.device)
 
 
 def pseudo_model(
@@ -140,15 +141,16 @@ def pseudo_model(
     never_idx = torch.tensor(list(never), dtype=torch.long)
 
     def fn(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        dev = input_ids.device
         keep = attention_mask.bool()
         p = (keep.long().cumsum(-1) - 1).clamp(min=0)
-        h = emb[input_ids] + pos[p]
-        scores = (h @ wq) @ (h @ wk).transpose(-1, -2) / dim**0.5
+        h = emb.to(dev)[input_ids] + pos.to(dev)[p]
+        scores = (h @ wq.to(dev)) @ (h @ wk.to(dev)).transpose(-1, -2) / dim**0.5
         scores = scores.masked_fill(~keep[:, None, :], float("-inf"))
-        h = torch.tanh(h + torch.softmax(scores, -1) @ (h @ wv))
-        out = h @ head
+        h = torch.tanh(h + torch.softmax(scores, -1) @ (h @ wv.to(dev)))
+        out = h @ head.to(dev)
         if len(never_idx):
-            out[..., never_idx] = -1e9
+            out[..., never_idx.to(dev)] = -1e9
         return out.float()
 
     return fn
@@ -175,6 +177,7 @@ def make_scripted_backend(
     seed: int = 0,
     name: str | None = None,
     max_length: int = 512,
+    device: str | torch.device = "cpu",
 ) -> ScriptedBackend:
     """A ready backend: tokenizer `variant` ("a" or "b"), pseudo-model logits unless given.
 
@@ -184,5 +187,9 @@ def make_scripted_backend(
     if logits_fn is None:
         logits_fn = pseudo_model(len(tok), seed=seed, never=(tok.mask_token_id,))
     return ScriptedBackend(
-        logits_fn, tokenizer=tok, name=name or f"scripted-{variant}", max_length=max_length
+        logits_fn,
+        tokenizer=tok,
+        name=name or f"scripted-{variant}",
+        max_length=max_length,
+        device=device,
     )
