@@ -17,6 +17,7 @@ from typing import Any
 import datasets
 import torch
 
+from tie.decoding import DecodeConfig
 from tie.ensemble.options import EnsembleOptions
 from tie.runs.api import Api, _dataclass_factory
 
@@ -96,20 +97,6 @@ def get_task(name: str, **options) -> FakeTask:
 
 
 @dataclass
-class FakeDecodeConfig:
-    block_length: int = 16
-    steps: int | None = None
-    policy: str = "low_confidence"
-    temperature: float = 0.0
-    threshold: float = 0.9
-    k: int = 2
-    suppress_eos_confidence: bool = False
-    eos_answer_cap: int | None = None
-    exclude_eos_from_answer: bool = True
-    seed: int = 0
-
-
-@dataclass
 class Constituent:
     name: str
     backend: Any
@@ -131,7 +118,7 @@ def _digit(*parts: Any) -> int:
     return int(hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest(), 16)
 
 
-def run_method(method, constituents, prompts, task, options, tracer=None) -> list[Out]:
+def run_method(method, constituents, prompts, task, options, tracer=None, rows=None) -> list[Out]:
     CALLS["run_method"] += 1
     crash = os.environ.get("ORCH_FAKE_CRASH_AFTER")
     if crash is not None and CALLS["run_method"] > int(crash):
@@ -186,9 +173,47 @@ def fake_api() -> Api:
         get_task=get_task,
         run_method=run_method,
         make_options=_dataclass_factory(EnsembleOptions),
-        make_decode_config=_dataclass_factory(FakeDecodeConfig),
+        make_decode_config=_dataclass_factory(DecodeConfig),
         make_constituent=Constituent,
         generate=generate,
         make_tracer=FakeTracer,
         merge_traces=merge_traces,
+    )
+
+
+def tiny_real_api() -> Api:
+    """The real task registry, decoder, TIE engine and tracer over tiny random-initialised models
+    (zoo names map to LLaDA / Dream / LLaDA with two different tokenizers)."""
+    from tie.decoding import generate as real_generate
+    from tie.ensemble import Constituent as RealConstituent
+    from tie.ensemble import run_method as real_run_method
+    from tie.models import DreamConfig, DreamModel, LLaDAConfig, LLaDAModelLM, TransformersBackend
+    from tie.models.scripted import make_tokenizer
+    from tie.tasks import get_task as real_get_task
+    from tie.tracing import make_tracer, merge_ranks
+
+    def load(spec: Any, device: str = "cpu", dtype: Any = None) -> Any:
+        name = spec if isinstance(spec, str) else spec["path"]
+        seed = {"zoo:llada-a": 0, "zoo:dream-b": 1, "zoo:llada-c": 2}.get(name, 3)
+        torch.manual_seed(seed)
+        if "dream" in name:
+            model = DreamModel(DreamConfig(
+                hidden_size=32, num_attention_heads=4, num_key_value_heads=2, num_hidden_layers=1,
+                intermediate_size=64, vocab_size=128, max_position_embeddings=512))  # fmt: skip
+            return TransformersBackend(model.eval(), make_tokenizer("b"), "dream", name)
+        model = LLaDAModelLM(LLaDAConfig(
+            d_model=32, n_heads=4, n_kv_heads=2, n_layers=1, mlp_hidden_size=64, vocab_size=128,
+            max_sequence_length=512))  # fmt: skip
+        return TransformersBackend(model.eval(), make_tokenizer("a"), "llada", name)
+
+    return Api(
+        load_backend=load,
+        get_task=real_get_task,
+        run_method=real_run_method,
+        make_options=_dataclass_factory(EnsembleOptions),
+        make_decode_config=_dataclass_factory(DecodeConfig),
+        make_constituent=RealConstituent,
+        generate=real_generate,
+        make_tracer=make_tracer,
+        merge_traces=merge_ranks,
     )

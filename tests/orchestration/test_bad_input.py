@@ -33,7 +33,7 @@ def _count_calls():
         (["data.limit=0"], "data.limit"),
         (["data.batch_size=0"], "data.batch_size"),
         (["placement=spread"], "placement"),
-        (["+decoding.blocks=3"], "unknown FakeDecodeConfig option"),
+        (["+decoding.blocks=3"], "unknown DecodeConfig option"),
     ],
 )
 def test_invalid_run_config_is_named(make_cfg, overrides, message):

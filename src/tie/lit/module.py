@@ -112,7 +112,13 @@ class EnsemblePredictModule(pl.LightningModule):
             self.status_hook(method=method)
             t0 = time.perf_counter()
             outs = self.api.run_method(
-                method, self.constituents, prompts, self.task, self.options[method], tracer=tracer
+                method,
+                self.constituents,
+                prompts,
+                self.task,
+                self.options[method],
+                tracer=tracer,
+                rows=rows,
             )
             elapsed = time.perf_counter() - t0
             if len(outs) != len(rows):
