@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from tie.bench import BenchInputError, from_args, run_bench
 
@@ -14,7 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     except BenchInputError as err:
         print(f"tie.bench: {err}", file=sys.stderr)
         return 2
-    print(open(result["files"]["markdown"]).read())
+    print(Path(result["files"]["markdown"]).read_text())
     return 0
 
 

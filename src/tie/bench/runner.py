@@ -16,7 +16,13 @@ import torch
 from tie.bench import suites
 from tie.bench.config import BenchConfig
 from tie.bench.meter import Meter
-from tie.bench.models import BenchInputError, build_models, default_names, resolve_source
+from tie.bench.models import (
+    BenchInputError,
+    build_models,
+    check_names,
+    default_names,
+    resolve_source,
+)
 from tie.bench.report import write_outputs
 
 LOGIT_SCORINGS = ("tcc", "top1", "entropy", "margin")
@@ -99,6 +105,7 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
     cfg.validate()
     source = resolve_source(cfg.source)
     names = cfg.models or default_names(source)
+    check_names(source, names)
     method_names = cfg.methods or default_methods(names)
     check_methods(method_names, names)
     if cfg.threads is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,16 @@ def left_pad(prompts: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch
     return ids, am
 
 
+def _decode(decoder, build_canvas, batch, r, suffix, a, signals):
+    state = build_canvas(decoder.backend, batch, r, suffix, a)
+    return decoder.run(state, want_signals=signals)
+
+
+def _traced(run_method, tracer_cls, dirs, method, constituents, prompts, task, options):
+    with tracer_cls(next(dirs)) as tracer:
+        return run_method(method, constituents, prompts, task, options, tracer)
+
+
 def throughput(models, prompts, task, decode_config, batch_sizes, meter: Meter, repeats, warmup):
     """Single-model decoding of the task canvas at each batch size (signals off, then on)."""
     from tie.decoding import Decoder, build_canvas
@@ -66,11 +77,9 @@ def throughput(models, prompts, task, decode_config, batch_sizes, meter: Meter, 
             batch = _take(ids, bs)
             variants = [False] if bs != max(batch_sizes) else [False, True]
             for signals in variants:
-
-                def run(batch=batch, signals=signals):
-                    state = build_canvas(m.backend, batch, r, task.answer_suffix, a)
-                    return decoder.run(state, want_signals=signals, hook=None)
-
+                run = partial(
+                    _decode, decoder, build_canvas, batch, r, task.answer_suffix, a, signals
+                )
                 state, t = meter.repeat(run, repeats, warmup)
                 steps = int(state.nfe.max())
                 tokens = bs * (r + a)
@@ -102,20 +111,18 @@ def reference(models, prompts, gen_length, block_length, batch_sizes, meter, rep
         for bs in batch_sizes:
             ids, am = left_pad(_take(ids_all, bs), m.backend.pad_id)
 
-            def ref(ids=ids, am=am):
-                return llada_reference_generate(
-                    m.backend, ids, am, gen_length, block_length, gen_length
-                )
-
-            def ours(ids=ids, am=am):
-                return generate(
-                    m.backend,
-                    ids,
-                    am,
-                    gen_length=gen_length,
-                    block_length=block_length,
-                    steps=gen_length,
-                )
+            ref = partial(
+                llada_reference_generate, m.backend, ids, am, gen_length, block_length, gen_length
+            )
+            ours = partial(
+                generate,
+                m.backend,
+                ids,
+                am,
+                gen_length=gen_length,
+                block_length=block_length,
+                steps=gen_length,
+            )
 
             (x_ref, ref_nfe), t_ref = meter.repeat(ref, repeats, warmup)
             x_ours, t_ours = meter.repeat(ours, repeats, warmup)
@@ -160,10 +167,7 @@ def methods(
     tmp = Path(tempfile.mkdtemp(prefix="tie-bench-traces-"))
     try:
         for method in method_names:
-
-            def off(method=method):
-                return run_method(method, constituents, prompts, task, options)
-
+            off = partial(run_method, method, constituents, prompts, task, options)
             outs, t_off = meter.repeat(off, repeats, warmup)
             row = {
                 "method": method,
@@ -177,13 +181,10 @@ def methods(
                 "wall_all_s": t_off["wall_all_s"],
             }
             if tracing:
-                counter = iter(range(10**9))
-
-                def on(method=method):
-                    d = tmp / f"{method.replace(':', '_')}-{next(counter)}"
-                    with Tracer(d) as tracer:
-                        return run_method(method, constituents, prompts, task, options, tracer)
-
+                dirs = (tmp / f"{method.replace(':', '_')}-{i}" for i in range(repeats + warmup))
+                on = partial(
+                    _traced, run_method, Tracer, dirs, method, constituents, prompts, task, options
+                )
                 _, t_on = meter.repeat(on, repeats, warmup)
                 row["traced_wall_s"] = t_on["wall_s"]
                 row["tracing_overhead"] = t_on["wall_s"] / t_off["wall_s"]
