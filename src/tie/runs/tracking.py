@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,10 @@ from tie.runs.errors import RunConfigError
 from tie.runs.store import atomic_write_text
 
 LOGGER_KINDS = ("wandb", "csv", "none")
+# Offline artifacts are staged under WANDB_DATA_DIR (default: the home dir), so unless the user
+# chose one, stage them inside the run dir: `wandb sync` then finds them wherever the run dir goes.
+_USER_DATA_DIR = os.environ.get("WANDB_DATA_DIR")
+
 TABLE_COLUMNS = (
     "id",
     "method",
@@ -92,6 +97,7 @@ class WandbTracker(NoTracker):
         else:
             run_id = uuid.uuid4().hex[:12]
             atomic_write_text(id_file, run_id + "\n")
+        os.environ["WANDB_DATA_DIR"] = _USER_DATA_DIR or str(self.run_dir / "wandb" / "data")
         self.run = wandb.init(
             mode=self.cfg.get("mode") or "offline",
             project=self.cfg.get("project"),
