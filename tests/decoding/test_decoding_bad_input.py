@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from conftest import random_prompts
+from tie_decoding_helpers import random_prompts
 
 from tie.decoding import DecodeConfig, DecodeInputError, Decoder, build_canvas, generate
 from tie.models.scripted import ScriptedBackend, make_scripted_backend, make_tokenizer

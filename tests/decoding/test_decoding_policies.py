@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from conftest import peaked, probs_backend, random_prompts
+from tie_decoding_helpers import peaked, probs_backend, random_prompts
 
 from tie.decoding import DecodeConfig, Decoder, build_canvas, generate
 

@@ -9,7 +9,7 @@ top-quota positions per row. It runs every step, including zero-quota ones.
 
 import pytest
 import torch
-from conftest import left_pad, random_prompts
+from tie_decoding_helpers import left_pad, random_prompts
 
 from tie.decoding import CanvasLayout, DecodeConfig, Decoder, build_canvas, generate
 

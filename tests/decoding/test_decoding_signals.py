@@ -1,7 +1,7 @@
 """Answer-region signals: values from the step's logits, in_A rules, hook and answer_signals."""
 
 import torch
-from conftest import peaked, probs_backend, random_prompts
+from tie_decoding_helpers import peaked, probs_backend, random_prompts
 
 from tie.decoding import DecodeConfig, Decoder, build_canvas
 

@@ -1,0 +1,14 @@
+"""Fixtures of the decoding tests."""
+
+import pytest
+import torch
+
+from tie.models.scripted import ScriptedBackend, make_scripted_backend
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture
+def backend() -> ScriptedBackend:
+    """Tokenizer variant "a" with the seeded, left-padding-invariant pseudo-model."""
+    return make_scripted_backend("a", seed=0)
