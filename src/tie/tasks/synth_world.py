@@ -16,8 +16,8 @@ from functools import cache
 SPLITS = ("train", "dev", "test")
 WORLD_SEED = 20261123  # a constant: the facts never change with a task's seed
 N_GROUPS = 3  # private knowledge groups, one per zoo member in the default zoo
-N_COMMON = 24  # facts every member is meant to know (each member holds a few wrong)
-N_PRIVATE = 16  # facts per private group
+N_COMMON = 16  # facts every member is meant to know (each member holds one wrong)
+N_PRIVATE = 12  # facts per private group
 VALUE_MIN, VALUE_MAX = 1, 20  # fact values; sums of three stay two digits
 NAME_DIGITS = 3  # entity names are "e" + 3 digits: 4 characters, fixed width
 
@@ -70,11 +70,11 @@ def get_world() -> World:
 
 
 def split_of(key: str) -> str:
-    """The split a problem key belongs to: 80% train, 10% dev, 10% test (stable hash)."""
+    """The split a problem key belongs to: 70% train, 15% dev, 15% test (stable hash)."""
     bucket = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big") % 100
-    if bucket < 80:
+    if bucket < 70:
         return "train"
-    return "dev" if bucket < 90 else "test"
+    return "dev" if bucket < 85 else "test"
 
 
 def check_split(split: str) -> str:

@@ -1,0 +1,126 @@
+"""Train one zoo member end to end from its resolved config and write `zoo/<name>/`."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+
+from tie.tasks.synth_countdown import ANSWER_LEN as CD_ANSWER_LEN
+from tie.tasks.synth_countdown import REASONING_LEN as CD_REASONING_LEN
+from tie.tasks.synth_math import ANSWER_LEN, REASONING_LEN
+from tie.training.data import CanvasEncoder, DataSpec, ExampleSource, SynthDataModule
+from tie.training.export import export_member
+from tie.training.knowledge import KnowledgeSpec, build_beliefs
+from tie.training.module import MDLMLitModule, OptimSpec, build_model
+from tie.training.probe import probe_facts
+from tie.training.tokenizers import build_tokenizer
+
+log = logging.getLogger(__name__)
+MEMBER_KEYS = {"name", "family", "seed", "arch", "tokenizer", "knowledge", "data", "optim"}
+
+
+def check_member(member: dict[str, Any]) -> None:
+    """Fail before any compute on a malformed member config."""
+    missing = MEMBER_KEYS - set(member)
+    if missing:
+        raise ValueError(f"member config lacks {sorted(missing)} (needs {sorted(MEMBER_KEYS)})")
+    unknown = set(member) - MEMBER_KEYS
+    if unknown:
+        raise ValueError(f"member config has unknown keys {sorted(unknown)}")
+
+
+def build_parts(member: dict[str, Any], seed: int):
+    """Tokenizer, model, Lightning module, data module, encoder and beliefs of a member."""
+    check_member(member)
+    family = member["family"]
+    tok_cfg = member["tokenizer"]
+    tokenizer = build_tokenizer(family, tuple(tok_cfg["merged_tokens"]), tok_cfg["char_order_seed"])
+    k = dict(member["knowledge"])
+    k["groups"] = tuple(k["groups"])
+    beliefs = build_beliefs(KnowledgeSpec(**k))
+    data = DataSpec(**member["data"])
+    optim = dict(member["optim"])
+    optim["betas"] = tuple(optim.get("betas", (0.9, 0.98)))
+    optim = OptimSpec(**optim)
+    budgets = {
+        "synth_math": (REASONING_LEN, ANSWER_LEN),
+        "synth_countdown": (
+            CD_REASONING_LEN[data.countdown_numbers],
+            CD_ANSWER_LEN[data.countdown_numbers],
+        ),
+    }
+    encoder = CanvasEncoder(tokenizer, family, budgets)
+    pl.seed_everything(seed, workers=True, verbose=False)
+    model = build_model(family, dict(member["arch"]), tokenizer)
+    lit = MDLMLitModule(model, family, tokenizer.mask_token_id, optim)
+    dm = SynthDataModule(ExampleSource(beliefs, data), encoder, data.batch_size, seed)
+    return tokenizer, model, lit, dm, encoder, beliefs
+
+
+def train_member(
+    member: dict[str, Any],
+    seed: int,
+    out_dir: str | Path,
+    config_yaml: str,
+    threads: int = 1,
+    precision: str = "32-true",
+    log_every: int = 50,
+) -> dict[str, Any]:
+    """Train, probe and export one member; returns the training log written with it."""
+    torch.set_num_threads(threads)
+    tokenizer, model, lit, dm, encoder, beliefs = build_parts(member, seed)
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        max_epochs=1,
+        precision=precision,
+        gradient_clip_val=lit.optim.grad_clip,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        log_every_n_steps=log_every,
+        callbacks=[_Printer(log_every)],
+    )
+    t0 = time.monotonic()
+    trainer.fit(lit, dm)
+    minutes = (time.monotonic() - t0) / 60
+    losses = [x for _, x in lit.history]
+    result = {
+        "member": member,
+        "seed": seed,
+        "steps": lit.global_step,
+        "train_minutes": minutes,
+        "threads": threads,
+        "precision": precision,
+        "n_params": sum(p.numel() for p in model.parameters()),
+        "vocab_size": len(tokenizer),
+        "final_loss": sum(losses[-50:]) / max(len(losses[-50:]), 1),
+        "loss_curve": lit.history[:: max(1, len(lit.history) // 200)],
+        "probe": probe_facts(model, member["family"], encoder, beliefs),
+    }
+    export_member(model, tokenizer, out_dir, config_yaml, result)
+    log.info("wrote %s: %s", out_dir, result["probe"])
+    return result
+
+
+class _Printer(pl.Callback):
+    """Plain-text progress (the runs go to log files; no progress bar)."""
+
+    def __init__(self, every: int):
+        self.every, self.t0 = every, time.monotonic()
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        step = module.global_step
+        if step % self.every == 0 and module.history:
+            recent = [x for _, x in module.history[-self.every :]]
+            lr = trainer.optimizers[0].param_groups[0]["lr"]
+            print(
+                f"step {step} loss {sum(recent) / len(recent):.4f} lr {lr:.2e} "
+                f"progress {module.progress():.3f} elapsed {time.monotonic() - self.t0:.0f}s",
+                flush=True,
+            )
