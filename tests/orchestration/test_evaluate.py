@@ -77,7 +77,9 @@ def test_default_comparison_set_writes_a_self_describing_run_dir(make_cfg, tmp_p
         run_id = (run_dir / "wandb_id.txt").read_text().strip()
         assert offline[0].name.endswith(run_id)
         assert list(offline[0].glob("files/media/table/predictions_*.table.json"))
-        assert list((run_dir / "wandb" / "data").rglob("*")), "traces artifact staged in the run dir"
+        assert list((run_dir / "wandb" / "data").rglob("*")), (
+            "traces artifact staged in the run dir"
+        )
 
 
 def test_final_table_lists_accuracy_interval_nfe_and_wall_time(make_cfg, capsys):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 
+import pytest
 import wandb
 from hydra.core.global_hydra import GlobalHydra
 
@@ -34,3 +35,14 @@ def test_inprocess_2x2_multirun_isolates_jobs(tmp_path, monkeypatch):
         assert len(list((d / "wandb").glob("offline-run-*"))) == 1
     assert got == {(8, "tie:tcc"), (8, "tie:top1"), (16, "tie:tcc"), (16, "tie:top1")}
     assert len({(d / "wandb_id.txt").read_text() for d in jobs}) == 4
+
+
+def test_ddp_inside_a_local_multirun_is_refused_before_compute(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", [
+        "tie-run", "-m", "api=orch_fakes:fake_api", "logger=none", "trainer=ddp_cpu",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}", "ensemble.interval=8,16",
+    ])  # fmt: skip
+    GlobalHydra.instance().clear()
+    with pytest.raises(SystemExit, match="launcher=submitit"):
+        run.main()
+    assert not list((tmp_path / "sweep").rglob("parts"))

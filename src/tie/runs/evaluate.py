@@ -7,6 +7,7 @@ decodes; rank 0 alone writes metadata, merges, computes metrics and talks to W&B
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,7 @@ def decode_settings(plan: RunPlan, task: Any) -> dict[str, Any]:
 
 
 def make_trainer(cfg: DictConfig, callbacks: list[pl.Callback]) -> pl.Trainer:
+    logging.getLogger("pytorch_lightning.utilities.rank_zero").setLevel(logging.WARNING)
     kwargs = {
         k: v
         for k, v in OmegaConf.to_container(cfg.trainer, resolve=True).items()
@@ -67,8 +69,27 @@ def make_trainer(cfg: DictConfig, callbacks: list[pl.Callback]) -> pl.Trainer:
     )
 
 
+def check_multirun_ddp(cfg: DictConfig) -> None:
+    """In-process multirun + DDP breaks (Lightning relaunches ranks with the sweep argv)."""
+    if "ddp" not in str(cfg.trainer.get("strategy", "")):
+        return
+    try:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+
+        hc = HydraConfig.get()
+    except ValueError:  # composed without @hydra.main
+        return
+    if hc.mode == RunMode.MULTIRUN and "submitit" not in str(hc.launcher.get("_target_", "")):
+        raise RunConfigError(
+            "trainer=ddp/ddp_cpu cannot run inside a local multirun (-m); launch each job on its "
+            "own (one tie-run per config) or use launcher=submitit (SLURM creates the ranks)"
+        )
+
+
 def evaluate(cfg: DictConfig, api: Api) -> dict[str, Any]:
     """Run (or resume) one evaluation job; returns metrics (empty dict on ranks > 0)."""
+    check_multirun_ddp(cfg)
     plan = build_plan(cfg)
     run_dir = Path(cfg.paths.output_dir)
     pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
