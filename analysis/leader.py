@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.methods import method_rank
 from analysis.output import save_figure, write_table
 from analysis.rundir import RunDir, RunDirError, load_runs, require_columns
 
@@ -126,6 +127,10 @@ def table5(rates: pd.DataFrame) -> pd.DataFrame:
         f"{r:.1f} ({c}/{n})"
         for r, c, n in zip(data["change_rate"], data["n_changes"], data["n_relays"])
     ]
+    interval = pd.to_numeric(data["interval"], errors="coerce").fillna(np.inf).to_numpy()
+    methods = data["method"].astype(str).to_numpy()
+    order = sorted(range(len(data)), key=lambda i: (interval[i], method_rank(methods[i])))
+    data = data.iloc[order]
     data["row"] = data["method"].astype(str)
     if data["interval"].nunique(dropna=False) > 1:
         data["row"] = data["row"] + " (n=" + data["interval"].astype(str) + ")"

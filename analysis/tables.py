@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.methods import method_rank
 from analysis.output import fmt_p, write_table
 from analysis.rundir import RunDir, RunDirError, load_runs
 
@@ -63,15 +64,7 @@ ABLATIONS = (
         "Final response selection",
     ),
 )
-METHOD_ORDER = ("single:", "post", "tie:tcc", "tie:top1", "tie:entropy", "tie:margin")
 SIGNIFICANT = 0.05
-
-
-def method_rank(method: str) -> tuple[int, str]:
-    for i, prefix in enumerate(METHOD_ORDER):
-        if method == prefix or (prefix.endswith(":") and method.startswith(prefix)):
-            return i, method
-    return len(METHOD_ORDER), method
 
 
 def _best_single(preds: pd.DataFrame) -> str | None:

@@ -41,3 +41,21 @@ def test_figures_cli_default_out_dir_and_bad_input(fixture_runs, tmp_path):
         [*cmd, str(tmp_path / "missing")], cwd=ROOT, capture_output=True, text=True
     )
     assert bad.returncode == 2 and "does not exist" in bad.stderr
+
+
+def test_studies_on_runs_written_by_the_real_engine(fixture_runs, tmp_path):
+    """The engine's own writers (tiny random models): every study reads what they produce."""
+    from analysis.change_count import check_round_scores
+    from analysis.rundir import RunDir
+
+    run = RunDir(fixture_runs / "engine" / "main")
+    assert check_round_scores(run.trace("steps"), run.trace("rounds")).empty
+    written, skipped = figures.build_all(run.path, tmp_path / "main")
+    names = {p.name for p in written}
+    assert {"table3_main.md", "stability_signals.png", "leader_timing.png"} <= names
+    assert set(skipped) == {"correction"}
+    written, _ = figures.build_all(fixture_runs / "engine" / "sweep", tmp_path / "sweep")
+    names = {p.name for p in written}
+    assert "table6_interval.md" in names
+    table = (tmp_path / "sweep" / "leader_table.md").read_text()
+    assert "tie:tcc (n=8)" in table and "tie:tcc (n=16)" in table
