@@ -52,8 +52,10 @@ def test_every_suite_runs_and_writes_json_and_markdown(tmp_path):
     for r in data["reference"]:
         assert r["identical_tokens"] is True and r["reference_forwards"] == 8
     rows = {r["method"]: r for r in data["methods"]}
-    assert list(rows) == methods
-    assert {"nfe_ratio", "wall_ratio", "tracing_overhead"} <= set(rows["tie:tcc"])
+    assert list(rows) == ["decode:llada-a", "decode:dream-b", *methods]
+    assert rows["decode:llada-a"]["nfe_per_problem"] == rows["single:llada-a"]["nfe_per_problem"]
+    keys = {"nfe_ratio", "wall_ratio", "cpu_ratio", "wall_ratio_vs_decoder", "tracing_overhead"}
+    assert keys <= set(rows["tie:tcc"])
     assert "nfe_ratio" not in rows["single:llada-a"]
     assert any(t["target"].startswith("tie:tcc nfe_ratio") for t in data["targets"])
     assert data["environment"]["memory_method"] in ("rss_hwm_reset", "ru_maxrss_delta")

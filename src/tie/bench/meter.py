@@ -45,7 +45,20 @@ def _reset_hwm() -> bool:
 @dataclass
 class Sample:
     wall_s: float
+    cpu_s: float  # process CPU time (all threads): less sensitive to other jobs on a shared host
     peak_bytes: int
+
+
+def summarise(samples: list[Sample]) -> dict[str, float]:
+    """Median/min wall, median CPU time, max peak over repeated samples."""
+    walls = [s.wall_s for s in samples]
+    return {
+        "wall_s": statistics.median(walls),
+        "wall_min_s": min(walls),
+        "wall_all_s": walls,
+        "cpu_s": statistics.median(s.cpu_s for s in samples),
+        "peak_bytes": max(s.peak_bytes for s in samples),
+    }
 
 
 class Meter:
@@ -76,32 +89,37 @@ class Meter:
             base = (_status_kb("VmRSS") or 0) * 1024
         else:
             base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         out = fn()
         self._sync()
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         if self.cuda:
             peak = torch.cuda.max_memory_allocated(self.device) - base
         elif self.memory_method == "rss_hwm_reset":
             peak = (_status_kb("VmHWM") or 0) * 1024 - base
         else:
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
-        return out, Sample(wall, max(int(peak), 0))
+        return out, Sample(wall, cpu, max(int(peak), 0))
 
     def repeat(
         self, fn: Callable[[], Any], repeats: int, warmup: int
     ) -> tuple[Any, dict[str, float]]:
         """Warm up, then `repeats` timed calls: (last result, median/min wall, max peak bytes)."""
-        for _ in range(warmup):
-            fn()
-        samples, out = [], None
+        res = self.interleave({"fn": fn}, repeats, warmup)["fn"]
+        return res
+
+    def interleave(
+        self, jobs: dict[str, Callable[[], Any]], repeats: int, warmup: int
+    ) -> dict[str, tuple[Any, dict[str, float]]]:
+        """Time several calls round-robin (warm-up each, then `repeats` rounds over all), so a
+        change in machine load during the run hits every job alike; per job as `repeat`."""
+        for fn in jobs.values():
+            for _ in range(warmup):
+                fn()
+        samples: dict[str, list[Sample]] = {k: [] for k in jobs}
+        last: dict[str, Any] = {}
         for _ in range(repeats):
-            out, s = self.once(fn)
-            samples.append(s)
-        walls = [s.wall_s for s in samples]
-        return out, {
-            "wall_s": statistics.median(walls),
-            "wall_min_s": min(walls),
-            "wall_all_s": walls,
-            "peak_bytes": max(s.peak_bytes for s in samples),
-        }
+            for name, fn in jobs.items():
+                last[name], s = self.once(fn)
+                samples[name].append(s)
+        return {k: (last[k], summarise(v)) for k, v in samples.items()}

@@ -78,7 +78,8 @@ def markdown(result: dict) -> str:
                 ("gen_length", "gen"),
                 ("reference_wall_s", "reference s"),
                 ("ours_wall_s", "ours s"),
-                ("speedup", "speed-up"),
+                ("speedup", "speed-up (wall)"),
+                ("cpu_speedup", "speed-up (CPU time)"),
                 ("reference_forwards", "ref forwards"),
                 ("identical_tokens", "same tokens"),
                 ("reference_peak_mb", "ref peak MB"),
@@ -86,6 +87,11 @@ def markdown(result: dict) -> str:
             ],
         ),
         "## Methods (one batch; ratios over the summed single-model runs)",
+        "",
+        "`decode:<m>` is model m alone through the bare decoder (no engine, no signals);"
+        " `single:<m>` the same model through the ensemble engine. NFE, wall and CPU-time ratios"
+        " divide by the summed `single:<m>` rows, `wall / bare decoders` by the summed"
+        " `decode:<m>` rows.",
         "",
         table(
             result["methods"],
@@ -98,7 +104,10 @@ def markdown(result: dict) -> str:
                 ("peak_mb_per_problem", "peak MB/problem"),
                 ("nfe_ratio", "NFE ratio"),
                 ("wall_ratio", "wall ratio"),
-                ("tracing_overhead", "trace on/off"),
+                ("cpu_ratio", "CPU-time ratio"),
+                ("wall_ratio_vs_decoder", "wall / bare decoders"),
+                ("tracing_overhead", "trace on/off (wall)"),
+                ("tracing_cpu_overhead", "trace on/off (CPU)"),
             ],
         ),
         "## Targets (issue 8)",
