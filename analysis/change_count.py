@@ -30,26 +30,31 @@ def step_changes(steps: pd.DataFrame, extra: tuple[str, ...] = ()) -> pd.DataFra
     frame = steps.sort_values([*keys_cols, "step"], kind="stable").reset_index(drop=True)
     top1 = [np.asarray(v, dtype=np.int64) for v in frame["answer_top1"]]
     in_a = [np.asarray(v, dtype=bool) for v in frame["in_A"]]
-    keys = frame[keys_cols].astype(str).agg("\x1f".join, axis=1).to_numpy()
-    n = len(frame)
-    n_a = np.zeros(n, dtype=np.int64)
-    n_changed = np.zeros(n, dtype=np.int64)
-    has_next = np.zeros(n, dtype=bool)
-    for i in range(n):
-        if top1[i].shape != in_a[i].shape:
-            raise RunDirError(
-                f"steps.parquet row {frame.loc[i, ROUND_KEYS].to_dict()} step "
-                f"{frame.loc[i, 'step']}: answer_top1 has {top1[i].size} entries, in_A {in_a[i].size}"
-            )
-        n_a[i] = int(in_a[i].sum())
-        if i + 1 < n and keys[i + 1] == keys[i]:
-            if top1[i + 1].shape != top1[i].shape:
-                raise RunDirError(
-                    f"steps.parquet {frame.loc[i, ROUND_KEYS].to_dict()}: answer region length "
-                    f"changes between steps {frame.loc[i, 'step']} and {frame.loc[i + 1, 'step']}"
-                )
-            has_next[i] = True
-            n_changed[i] = int((in_a[i] & (top1[i] != top1[i + 1])).sum())
+    length = np.fromiter((v.size for v in top1), dtype=np.int64, count=len(top1))
+    bad = np.flatnonzero(length != np.fromiter((v.size for v in in_a), np.int64, len(in_a)))
+    if bad.size:
+        row = frame.iloc[bad[0]]
+        raise RunDirError(
+            f"steps.parquet {row[ROUND_KEYS].to_dict()} step {row['step']}: answer_top1 has "
+            f"{top1[bad[0]].size} entries, in_A {in_a[bad[0]].size}"
+        )
+    group = frame.groupby(keys_cols, sort=False).ngroup().to_numpy()
+    has_next = np.r_[group[1:] == group[:-1], False]
+    jump = np.flatnonzero(has_next & (np.r_[length[1:], 0] != length))
+    if jump.size:
+        row = frame.iloc[jump[0]]
+        raise RunDirError(
+            f"steps.parquet {row[ROUND_KEYS].to_dict()}: answer region length changes after "
+            f"step {row['step']}"
+        )
+    n_a = np.fromiter((v.sum() for v in in_a), dtype=np.int64, count=len(in_a))
+    n_changed = np.zeros(len(frame), dtype=np.int64)
+    for size in np.unique(length[has_next]):  # vectorised per answer-region length
+        rows = np.flatnonzero(has_next & (length == size))
+        cur = np.stack([top1[k] for k in rows]).reshape(len(rows), size)
+        nxt = np.stack([top1[k + 1] for k in rows]).reshape(len(rows), size)
+        mask = np.stack([in_a[k] for k in rows]).reshape(len(rows), size)
+        n_changed[rows] = (mask & (cur != nxt)).sum(axis=1)
     out = frame[[*keys_cols, "step"]].copy()
     out["n_A"] = n_a
     out["n_changed"] = n_changed
