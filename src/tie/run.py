@@ -8,6 +8,7 @@ tie-run -m launcher=joblib ensemble.interval=8,16,32 ensemble.scoring=tcc,top1
 
 from __future__ import annotations
 
+import os
 import sys
 
 import hydra
@@ -41,13 +42,22 @@ def execute(cfg: DictConfig) -> dict | str:
 def _main(cfg: DictConfig) -> None:
     try:
         execute(cfg)
-    except RunConfigError as exc:
-        sys.exit(f"tie-run: {exc}")
     except Exception as exc:
-        # task data problems (tie.tasks.TaskDataError) are user errors too: one line, no traceback
-        if type(exc).__name__ == "TaskDataError":
-            sys.exit(f"tie-run: {exc}")
-        raise
+        if os.environ.get("TIE_DEBUG") or not is_user_error(exc):
+            raise
+        hint = HINTS.get(type(exc).__name__, "")
+        sys.exit(f"tie-run: {type(exc).__name__}: {exc}{hint}\n(TIE_DEBUG=1 shows the traceback)")
+
+
+# Errors our packages raise on purpose (bad config, missing data/checkpoints) are reported as one
+# line; anything else is a bug and keeps its traceback.
+HINTS = {
+    "UnknownZooModelError": "\nzoo members are built with `make train MEMBER=<name>`",
+}
+
+
+def is_user_error(exc: BaseException) -> bool:
+    return isinstance(exc, RunConfigError) or type(exc).__module__.startswith("tie.")
 
 
 def main() -> None:

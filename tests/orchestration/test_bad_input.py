@@ -66,3 +66,18 @@ def test_tcc_or_source_only_scoring_does_not_need_tokenizers(make_cfg):
 def test_unknown_logger_kind(make_cfg):
     with pytest.raises(RunConfigError, match="logger.kind"):
         execute(make_cfg("logger.kind=tensorboard", "data.limit=4"))
+
+
+def test_cli_reports_user_errors_as_one_line(tmp_path, monkeypatch):
+    import sys
+
+    from hydra.core.global_hydra import GlobalHydra
+
+    from tie import run
+
+    monkeypatch.setattr(sys, "argv", ["tie-run", "api=orch_fakes:fake_api", "ensemble.interval=0",
+                                      f"hydra.run.dir={tmp_path / 'r'}"])  # fmt: skip
+    GlobalHydra.instance().clear()
+    with pytest.raises(SystemExit) as exc:
+        run.main()
+    assert str(exc.value).startswith("tie-run: RunConfigError: ensemble.interval")
