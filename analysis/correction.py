@@ -112,7 +112,7 @@ def plot_rates(rates: pd.DataFrame, path: str | Path) -> list[Path]:
     ratios = sorted(set(data["ratio"]))
     x = np.arange(len(directions))
     width = 0.8 / max(len(ratios), 1)
-    fig, ax = plt.subplots(figsize=(max(5, 2.2 * len(directions)), 3.6))
+    fig, ax = plt.subplots(figsize=(max(6, 2.4 * len(directions)), 4.0))
     for k, ratio in enumerate(ratios):
         sub = data[data.ratio == ratio].set_index("direction").reindex(directions)
         mean = sub["correction_rate"].to_numpy(float)
@@ -125,14 +125,26 @@ def plot_rates(rates: pd.DataFrame, path: str | Path) -> list[Path]:
             width,
             yerr=np.nan_to_num(err),
             capsize=3,
-            label=f"injected first {ratio:.0%} of the source's decode",
+            label=f"r = {ratio:.0%}",
         )
     ax.set_xticks(x, directions)
-    ax.set_ylabel("correction rate (% of source-right, target-wrong)")
-    ax.set_ylim(0, 105)
+    ax.set_xlabel("direction (source → target)")
+    ax.set_ylabel("correction rate (%)")
+    ax.set_ylim(0, 135)
+    ax.set_yticks(range(0, 101, 20))
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title("Correction by trajectory injection (95% bootstrap CI)")
+    ax.legend(
+        fontsize=8,
+        loc="upper right",
+        ncol=len(ratios),
+        title="share of the source's decode injected",
+        title_fontsize=8,
+    )
+    ax.set_title(
+        "Correction by trajectory injection\n"
+        "(target right, among source-right / target-wrong; 95% CI)",
+        fontsize=10,
+    )
     return save_figure(fig, data, path)
 
 
