@@ -28,18 +28,22 @@ def test_build_all_on_injection_run_includes_correction(fixture_runs, tmp_path):
     assert "correction_table.md" in {p.name for p in written}
 
 
-def test_figures_cli_default_out_dir_and_bad_input(fixture_runs, tmp_path):
+def test_figures_cli_default_out_dir_and_bad_input(fixture_runs, tmp_path, capsys):
     import shutil
+
+    import pytest
 
     run = tmp_path / "run"
     shutil.copytree(fixture_runs / "main", run)
-    cmd = [sys.executable, "-m", "analysis.figures"]
-    done = subprocess.run([*cmd, str(run)], cwd=ROOT, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    figures.main([str(run)])  # what `make figures RUN=<run>` runs
     assert (run / "figures" / "table3_main.md").is_file()
-    bad = subprocess.run(
-        [*cmd, str(tmp_path / "missing")], cwd=ROOT, capture_output=True, text=True
-    )
+    assert "skipped correction" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:
+        figures.main([])
+    assert exc.value.code == 2
+    # as a module from the repo root, exactly like the Makefile target
+    cmd = [sys.executable, "-m", "analysis.figures", str(tmp_path / "missing")]
+    bad = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode == 2 and "does not exist" in bad.stderr
 
 
