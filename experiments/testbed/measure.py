@@ -1,0 +1,248 @@
+"""Measure the zoo on the synthetic testbed: single models, post, TIE with four scorings.
+
+Usage (from the repo root):
+    python experiments/testbed/measure.py --tag main --seed 1000 --n 500            # held-out test
+    python experiments/testbed/measure.py --tag control --mix single_owner \
+        --methods single post tie:tcc                                                 # control task
+    python experiments/testbed/measure.py --tag dev --split dev --seed 7 --n 100      # dev checks
+
+Writes `experiments/testbed/results/<tag>/{predictions.jsonl,metrics.json,table.md}`. Reports per
+method: accuracy with a bootstrap 95% interval, accuracy per category, paired bootstrap deltas vs
+the best single model and TIE(tcc) vs post, and the premise ratio (mean whole-decode answer change
+count of incorrect vs correct single-model answers). The relay tie-break rule and the interval
+relative to the fact spacing are recorded in metrics.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parents[2]
+OUT_ROOT = ROOT / "experiments" / "testbed" / "results"
+SCORINGS = ("tcc", "top1", "entropy", "margin")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--tag", required=True)
+    p.add_argument("--task", default="synth_math", choices=["synth_math", "synth_countdown"])
+    p.add_argument("--split", default="test", choices=["test", "dev"])
+    p.add_argument("--seed", type=int, default=1000)
+    p.add_argument("--n", type=int, default=500)
+    p.add_argument("--mix", default="default")
+    p.add_argument("--members", nargs="+", default=["llada-a", "dream-b", "llada-c"])
+    p.add_argument("--methods", nargs="+", default=["single", "post", "tie"])
+    p.add_argument("--interval", type=int, default=8)
+    p.add_argument("--block", type=int, default=8)
+    p.add_argument("--tie-break", default="own_top1")
+    p.add_argument("--chunk", type=int, default=250)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--n-boot", type=int, default=5000)
+    return p.parse_args(argv)
+
+
+def expand_methods(methods: list[str], members: list[str]) -> list[str]:
+    out: list[str] = []
+    for m in methods:
+        if m == "single":
+            out += [f"single:{x}" for x in members]
+        elif m == "tie":
+            out += [f"tie:{s}" for s in SCORINGS]
+        else:
+            out.append(m)
+    return out
+
+
+def make_task(args: argparse.Namespace):
+    from tie.tasks.synth_countdown import SynthCountdownTask
+    from tie.tasks.synth_math import SynthMathTask
+
+    if args.task == "synth_math":
+        return SynthMathTask(seed=args.seed, n=args.n, split=args.split, mix=args.mix)
+    return SynthCountdownTask(seed=args.seed, n=args.n, split=args.split)
+
+
+def run_all(args: argparse.Namespace) -> dict:
+    from tie.decoding import DecodeConfig
+    from tie.ensemble import Constituent, EnsembleOptions, run_method
+    from tie.models import load_backend
+
+    torch.set_num_threads(args.threads)
+    task = make_task(args)
+    rows = task.load().to_list()
+    prompts = [task.build_prompt(r) for r in rows]
+    decode = DecodeConfig(block_length=args.block, rounding="ceil")
+    constituents = [Constituent(m, load_backend(f"zoo:{m}"), decode) for m in args.members]
+    options = EnsembleOptions(interval=args.interval, tie_break=args.tie_break)
+    methods = expand_methods(args.methods, args.members)
+    out_dir = OUT_ROOT / args.tag
+    out_dir.mkdir(parents=True, exist_ok=True)
+    records: list[dict] = []
+    timings: dict[str, float] = {}
+    for method in methods:
+        t0 = time.perf_counter()
+        for start in range(0, len(prompts), args.chunk):
+            sl = slice(start, start + args.chunk)
+            outs = run_method(method, constituents, prompts[sl], task, options, rows=rows[sl])
+            for row, o in zip(rows[sl], outs):
+                extracted, correct = task.score(o.prediction, row)
+                cands = [c if isinstance(c, dict) else vars(c) for c in o.candidates]
+                records.append(
+                    {
+                        "id": row["id"],
+                        "method": method,
+                        "category": row["category"],
+                        "prediction": o.prediction,
+                        "reasoning": o.reasoning,
+                        "extracted": extracted,
+                        "correct": bool(correct),
+                        "selected_model": o.selected_model,
+                        "leaders": list(o.leaders),
+                        "nfe": o.nfe,
+                        "change_counts": {c["model"]: c["change_count"] for c in cands},
+                    }
+                )
+        timings[method] = time.perf_counter() - t0
+        acc = sum(r["correct"] for r in records if r["method"] == method) / len(rows)
+        print(f"{method}: acc {acc:.3f} ({timings[method]:.0f}s)", flush=True)
+    with open(out_dir / "predictions.jsonl", "w") as f:
+        for r in records:
+            f.write(json.dumps(r) + "\n")
+    metrics = summarise(records, methods, args, timings)
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    (out_dir / "table.md").write_text(render_table(metrics))
+    return metrics
+
+
+def summarise(records: list[dict], methods: list[str], args, timings: dict) -> dict:
+    from tie.stats import bootstrap_ci, paired_bootstrap
+
+    by = {m: [r for r in records if r["method"] == m] for m in methods}
+    cats = sorted({r["category"] for r in records})
+    res: dict = {
+        "config": {
+            **vars(args),
+            "relay_tie_break": f"{args.tie_break} (ties in the relay score broken by the "
+            "trajectory's mean answer top-1 under its own model, then model order)",
+            "interval_vs_fact_spacing": f"interval {args.interval} steps = {args.interval} "
+            f"tokens at one token per step; block {args.block}; synth_math facts are 8 "
+            "characters each, one per block, so each round writes one fact",
+        },
+        "methods": {},
+    }
+    for m in methods:
+        c = [r["correct"] for r in by[m]]
+        ci = bootstrap_ci(c, n_boot=args.n_boot)
+        entry = {
+            "accuracy": 100 * ci.estimate,
+            "ci95": [100 * ci.low, 100 * ci.high],
+            "n": len(c),
+            "wall_s": timings.get(m),
+            "per_category": {
+                k: 100
+                * sum(r["correct"] for r in by[m] if r["category"] == k)
+                / max(1, sum(r["category"] == k for r in by[m]))
+                for k in cats
+            },
+        }
+        if m.startswith("single:"):
+            name = m.split(":", 1)[1]
+            right = [r["change_counts"][name] for r in by[m] if r["correct"]]
+            wrong = [r["change_counts"][name] for r in by[m] if not r["correct"]]
+            mr = sum(right) / len(right) if right else float("nan")
+            mw = sum(wrong) / len(wrong) if wrong else float("nan")
+            entry["premise"] = {
+                "tcc_correct": mr,
+                "tcc_incorrect": mw,
+                "ratio": mw / mr if mr else None,
+            }
+        if m.startswith("tie:"):
+            leads = [r["leaders"] for r in by[m] if len(r["leaders"]) > 1]
+            changes = sum(sum(a != b for a, b in zip(x, x[1:])) for x in leads)
+            total = sum(len(x) - 1 for x in leads)
+            entry["leader_change_rate"] = changes / total if total else 0.0
+        res["methods"][m] = entry
+    singles = [m for m in methods if m.startswith("single:")]
+    if singles:
+        best = max(singles, key=lambda m: res["methods"][m]["accuracy"])
+        res["best_single"] = best
+        for m in methods:
+            if m == best:
+                continue
+            a = [r["correct"] for r in by[m]]
+            b = [r["correct"] for r in by[best]]
+            ci, p = paired_bootstrap(a, b, n_boot=args.n_boot)
+            res["methods"][m]["vs_best_single"] = {
+                "delta": 100 * ci.estimate,
+                "ci95": [100 * ci.low, 100 * ci.high],
+                "p": p,
+            }
+    if "post" in by:
+        for m in methods:
+            if m.startswith("tie:"):
+                a = [r["correct"] for r in by[m]]
+                b = [r["correct"] for r in by["post"]]
+                ci, p = paired_bootstrap(a, b, n_boot=args.n_boot)
+                res["methods"][m]["vs_post"] = {
+                    "delta": 100 * ci.estimate,
+                    "ci95": [100 * ci.low, 100 * ci.high],
+                    "p": p,
+                }
+    return res
+
+
+def _fmt_delta(d: dict | None) -> str:
+    if not d:
+        return "-"
+    return f"{d['delta']:+.1f} [{d['ci95'][0]:+.1f}, {d['ci95'][1]:+.1f}]"
+
+
+def render_table(metrics: dict) -> str:
+    cfg = metrics["config"]
+    methods = metrics["methods"]
+    cats = sorted(next(iter(methods.values()))["per_category"])
+    head = (
+        f"`{cfg['task']}` split={cfg['split']} seed={cfg['seed']} n={cfg['n']} mix={cfg['mix']}; "
+        f"interval {cfg['interval']}, block {cfg['block']}, tie-break {cfg['tie_break']}\n\n"
+    )
+    lines = [
+        "| method | acc % [95% CI] | vs best single | vs post | "
+        + " | ".join(cats)
+        + " | premise ratio | leader change |",
+        "|---" * (6 + len(cats)) + "|",
+    ]
+    for m, e in methods.items():
+        prem = e.get("premise")
+        prem_s = (
+            f"{prem['tcc_incorrect']:.2f}/{prem['tcc_correct']:.2f}={prem['ratio']:.1f}x"
+            if prem and prem.get("ratio")
+            else "-"
+        )
+        lines.append(
+            f"| {m} | {e['accuracy']:.1f} [{e['ci95'][0]:.1f}, {e['ci95'][1]:.1f}] | "
+            f"{_fmt_delta(e.get('vs_best_single'))} | {_fmt_delta(e.get('vs_post'))} | "
+            + " | ".join(f"{e['per_category'][c]:.1f}" for c in cats)
+            + f" | {prem_s} | "
+            + (f"{e['leader_change_rate']:.2f}" if "leader_change_rate" in e else "-")
+            + " |"
+        )
+    return head + "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    metrics = run_all(args)
+    print(render_table(metrics))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
