@@ -31,6 +31,8 @@ def main(cfg: DictConfig) -> None:
         threads=int(cfg.threads),
         precision=str(cfg.precision),
         log_every=int(cfg.log_every),
+        init_from=cfg.get("init_from"),
+        first_stage=int(cfg.get("first_stage", 0)),
     )
 
 

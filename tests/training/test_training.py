@@ -169,3 +169,29 @@ def test_short_training_run_lowers_the_loss(family):
     losses = [x for _, x in lit.history]
     assert lit.global_step == 60
     assert sum(losses[-10:]) / 10 < 0.8 * sum(losses[:10]) / 10
+
+
+def test_multi_stage_training_exports_and_resumes(tmp_path):
+    from tie.models import load_backend
+    from tie.training.pipeline import train_member
+
+    torch.set_num_threads(1)
+    member = micro_member(steps=8)
+    member["stages"] = [{"lr": 1e-3, "warmup_steps": 2, "max_steps": 4}]
+    out = tmp_path / "micro"
+    log = train_member(member, seed=0, out_dir=out, config_yaml="member: {}\n", log_every=100)
+    assert [s["steps"] for s in log["stages"]] == [8, 4] and log["steps"] == 12
+    assert "stage overrides" in (out / "MODEL_CARD.md").read_text()
+    backend = load_backend(str(out))
+    assert backend.mask_id == backend.tokenizer.mask_token_id
+    before = {k: v.clone() for k, v in backend.model.state_dict().items()}
+    resumed = train_member(
+        member, seed=0, out_dir=out, config_yaml="", log_every=100, init_from=out, first_stage=1
+    )
+    assert resumed["steps"] == 16 and len(resumed["stages"]) == 3
+    after = load_backend(str(out)).model.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    with pytest.raises(ValueError, match="first_stage"):
+        train_member(member, seed=0, out_dir=out, config_yaml="", first_stage=5)
+    with pytest.raises(ValueError, match="stages"):
+        check_member({**micro_member(), "stages": [{"lr_typo": 1}]})

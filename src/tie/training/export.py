@@ -61,6 +61,8 @@ resolved copy: `train_config.yaml`); loads with `tie.models.load_backend("zoo:{m
   {log["threads"]} torch thread(s).
 * Seed {log["seed"]}. Training: {log["steps"]} steps in {log["train_minutes"]:.1f} min on CPU
   (shared 2-core machine); final loss (mean of last 50 steps) {log["final_loss"]:.4f}.
+* Stages (each continues the previous weights with its own warmup + cosine schedule):
+  {json.dumps(log.get("stages", []))}; stage overrides {json.dumps(m.get("stages") or [])}.
 
 ## Data (training split only; evaluation problems are hash-reserved and never generated here)
 * Knowledge: private group(s) {list(m["knowledge"]["groups"])} + the common facts;

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from tie.training.tokenizers import build_tokenizer
 
 log = logging.getLogger(__name__)
 MEMBER_KEYS = {"name", "family", "seed", "arch", "tokenizer", "knowledge", "data", "optim"}
+OPTIONAL_KEYS = {"stages"}  # list of optim overrides: further stages continuing the same weights
 
 
 def check_member(member: dict[str, Any]) -> None:
@@ -29,9 +32,20 @@ def check_member(member: dict[str, Any]) -> None:
     missing = MEMBER_KEYS - set(member)
     if missing:
         raise ValueError(f"member config lacks {sorted(missing)} (needs {sorted(MEMBER_KEYS)})")
-    unknown = set(member) - MEMBER_KEYS
+    unknown = set(member) - MEMBER_KEYS - OPTIONAL_KEYS
     if unknown:
         raise ValueError(f"member config has unknown keys {sorted(unknown)}")
+    for i, stage in enumerate(member.get("stages") or []):
+        bad = set(stage) - set(OptimSpec.__dataclass_fields__)
+        if bad:
+            raise ValueError(f"member.stages[{i}] has unknown optim keys {sorted(bad)}")
+
+
+def stage_optims(member: dict[str, Any]) -> list[OptimSpec]:
+    """The optimiser spec of every stage: `optim`, then `optim` patched by each `stages` entry."""
+    base = dict(member["optim"])
+    base["betas"] = tuple(base.get("betas", (0.9, 0.98)))
+    return [OptimSpec(**base)] + [OptimSpec(**{**base, **st}) for st in member.get("stages") or []]
 
 
 def build_parts(member: dict[str, Any], seed: int):
@@ -44,9 +58,7 @@ def build_parts(member: dict[str, Any], seed: int):
     k["groups"] = tuple(k["groups"])
     beliefs = build_beliefs(KnowledgeSpec(**k))
     data = DataSpec(**member["data"])
-    optim = dict(member["optim"])
-    optim["betas"] = tuple(optim.get("betas", (0.9, 0.98)))
-    optim = OptimSpec(**optim)
+    optim = stage_optims(member)[0]
     budgets = {
         "synth_math": (REASONING_LEN, ANSWER_LEN),
         "synth_countdown": (
@@ -62,6 +74,18 @@ def build_parts(member: dict[str, Any], seed: int):
     return tokenizer, model, lit, dm, encoder, beliefs
 
 
+def resolved_member(member: dict[str, Any]) -> dict[str, Any]:
+    """The member config with every default filled in (what the model card reports)."""
+    k = dict(member["knowledge"])
+    k["groups"] = tuple(k["groups"])
+    return {
+        **member,
+        "knowledge": {**asdict(KnowledgeSpec(**k)), "groups": list(k["groups"])},
+        "data": asdict(DataSpec(**member["data"])),
+        "optim": {**asdict(stage_optims(member)[0]), "betas": list(stage_optims(member)[0].betas)},
+    }
+
+
 def train_member(
     member: dict[str, Any],
     seed: int,
@@ -70,41 +94,64 @@ def train_member(
     threads: int = 1,
     precision: str = "32-true",
     log_every: int = 50,
+    init_from: str | Path | None = None,
+    first_stage: int = 0,
 ) -> dict[str, Any]:
-    """Train, probe and export one member; returns the training log written with it."""
+    """Train every stage, probe and export one member (after each stage); returns the log.
+
+    `init_from` + `first_stage` resume a member saved after an earlier stage (its weights and
+    `train_log.json`), so an interrupted multi-stage run continues where it stopped.
+    """
     torch.set_num_threads(threads)
     tokenizer, model, lit, dm, encoder, beliefs = build_parts(member, seed)
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        max_epochs=1,
-        precision=precision,
-        gradient_clip_val=lit.optim.grad_clip,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        log_every_n_steps=log_every,
-        callbacks=[_Printer(log_every)],
-    )
-    t0 = time.monotonic()
-    trainer.fit(lit, dm)
-    minutes = (time.monotonic() - t0) / 60
-    losses = [x for _, x in lit.history]
-    result = {
-        "member": member,
-        "seed": seed,
-        "steps": lit.global_step,
-        "train_minutes": minutes,
-        "threads": threads,
-        "precision": precision,
-        "n_params": sum(p.numel() for p in model.parameters()),
-        "vocab_size": len(tokenizer),
-        "final_loss": sum(losses[-50:]) / max(len(losses[-50:]), 1),
-        "loss_curve": lit.history[:: max(1, len(lit.history) // 200)],
-        "probe": probe_facts(model, member["family"], encoder, beliefs),
-    }
-    export_member(model, tokenizer, out_dir, config_yaml, result)
-    log.info("wrote %s: %s", out_dir, result["probe"])
+    optims = stage_optims(member)
+    if not 0 <= first_stage < len(optims):
+        raise ValueError(f"first_stage must be in [0, {len(optims)}), got {first_stage}")
+    done = {"steps": 0, "train_minutes": 0.0, "loss_curve": [], "stages": []}
+    if init_from is not None:
+        init = Path(init_from)
+        model.load_state_dict(type(model).from_pretrained(str(init)).state_dict())
+        prev = json.loads((init / "train_log.json").read_text())
+        done = {k: prev.get(k, v) for k, v in done.items()}
+    result: dict[str, Any] = {}
+    for i in range(first_stage, len(optims)):
+        lit = MDLMLitModule(model, member["family"], tokenizer.mask_token_id, optims[i])
+        trainer = pl.Trainer(
+            accelerator="cpu",
+            max_epochs=1,
+            precision=precision,
+            gradient_clip_val=optims[i].grad_clip,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            log_every_n_steps=log_every,
+            callbacks=[_Printer(log_every)],
+        )
+        t0 = time.monotonic()
+        trainer.fit(lit, dm)
+        minutes = (time.monotonic() - t0) / 60
+        losses = [x for _, x in lit.history]
+        curve = [(done["steps"] + s, x) for s, x in lit.history[:: max(1, len(lit.history) // 100)]]
+        done = {
+            "steps": done["steps"] + lit.global_step,
+            "train_minutes": done["train_minutes"] + minutes,
+            "loss_curve": done["loss_curve"] + curve,
+            "stages": done["stages"] + [{"stage": i, "steps": lit.global_step, "minutes": minutes}],
+        }
+        result = {
+            "member": resolved_member(member),
+            "seed": seed,
+            **done,
+            "threads": threads,
+            "precision": precision,
+            "n_params": sum(p.numel() for p in model.parameters()),
+            "vocab_size": len(tokenizer),
+            "final_loss": sum(losses[-50:]) / max(len(losses[-50:]), 1),
+            "probe": probe_facts(model, member["family"], encoder, beliefs),
+        }
+        export_member(model, tokenizer, out_dir, config_yaml, result)
+        log.info("stage %d done, wrote %s: %s", i, out_dir, result["probe"])
     return result
 
 
