@@ -46,6 +46,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--chunk", type=int, default=250)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--n-boot", type=int, default=5000)
+    p.add_argument(
+        "--combine",
+        nargs="+",
+        default=None,
+        help="no decoding: merge the predictions of these tags (same problems) into --tag",
+    )
     return p.parse_args(argv)
 
 
@@ -237,9 +243,35 @@ def render_table(metrics: dict) -> str:
     return head + "\n".join(lines) + "\n"
 
 
+def combine(args: argparse.Namespace) -> dict:
+    """Merge per-method predictions decoded by parallel processes into one comparison."""
+    records, methods, timings = [], [], {}
+    for tag in args.combine:
+        part = json.loads((OUT_ROOT / tag / "metrics.json").read_text())
+        for key in ("task", "split", "seed", "n", "mix", "interval", "block", "tie_break"):
+            if part["config"][key] != getattr(args, key):
+                raise ValueError(f"--combine {tag}: {key} differs ({part['config'][key]!r})")
+        with open(OUT_ROOT / tag / "predictions.jsonl") as f:
+            records += [json.loads(line) for line in f]
+        for m, e in part["methods"].items():
+            methods.append(m)
+            timings[m] = e["wall_s"]
+    order = {m: i for i, m in enumerate(expand_methods(["single", "post", "tie"], args.members))}
+    methods = sorted(set(methods), key=lambda m: order.get(m, len(order)))
+    out_dir = OUT_ROOT / args.tag
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / "predictions.jsonl", "w") as f:
+        for r in records:
+            f.write(json.dumps(r) + "\n")
+    metrics = summarise(records, methods, args, timings)
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    (out_dir / "table.md").write_text(render_table(metrics))
+    return metrics
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    metrics = run_all(args)
+    metrics = combine(args) if args.combine else run_all(args)
     print(render_table(metrics))
     return 0
 

@@ -1,0 +1,57 @@
+"""Write measured accuracies into the zoo model cards (the MEASURED section) from result dirs.
+
+Usage: python experiments/testbed/cards.py main control countdown
+(each argument is a tag under experiments/testbed/results/ written by measure.py).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from tie.training.export import MEASURED_BEGIN, MEASURED_END
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "experiments" / "testbed" / "results"
+
+
+def member_section(name: str, tags: list[str]) -> str:
+    lines = [
+        MEASURED_BEGIN,
+        "Greedy, one token per step, blocks of 8, low-confidence remasking (see "
+        "`experiments/testbed/RESULTS.md` for the ensemble results).",
+        "",
+        "| run | task | split / seed / n | accuracy % [95% CI] | per category | "
+        "answer change count correct / incorrect |",
+        "|---|---|---|---|---|---|",
+    ]
+    for tag in tags:
+        metrics = json.loads((RESULTS / tag / "metrics.json").read_text())
+        cfg, entry = metrics["config"], metrics["methods"].get(f"single:{name}")
+        if entry is None:
+            continue
+        cats = ", ".join(f"{k} {v:.1f}" for k, v in entry["per_category"].items())
+        prem = entry.get("premise") or {}
+        lines.append(
+            f"| {tag} | {cfg['task']} (mix {cfg['mix']}) | {cfg['split']} / {cfg['seed']} / "
+            f"{cfg['n']} | {entry['accuracy']:.1f} [{entry['ci95'][0]:.1f}, {entry['ci95'][1]:.1f}]"
+            f" | {cats} | {prem.get('tcc_correct', float('nan')):.2f} / "
+            f"{prem.get('tcc_incorrect', float('nan')):.2f} |"
+        )
+    lines.append(MEASURED_END)
+    return "\n".join(lines)
+
+
+def update(tags: list[str], zoo: Path = ROOT / "zoo") -> None:
+    for card in sorted(zoo.glob("*/MODEL_CARD.md")):
+        text = card.read_text()
+        if MEASURED_BEGIN not in text:
+            raise ValueError(f"{card} has no measured-accuracy markers")
+        head = text[: text.index(MEASURED_BEGIN)]
+        tail = text[text.index(MEASURED_END) + len(MEASURED_END) :]
+        card.write_text(head + member_section(card.parent.name, tags) + tail)
+
+
+if __name__ == "__main__":
+    update(sys.argv[1:])
