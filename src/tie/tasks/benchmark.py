@@ -58,13 +58,28 @@ def str_list_field(raw: dict[str, Any], name: str, min_len: int = 1) -> list[str
     return list(value)
 
 
+# End-of-sequence tokens that reach graders when text is decoded with special tokens kept
+# (LLaDA writes `<|eot_id|>` then pads with `<|endoftext|>`); nothing after one is generation.
+END_TOKENS = ("<|eot_id|>", "<|endoftext|>", "<|end_of_text|>", "<|im_end|>", "<|eom_id|>")
+
+
+def cut_at_end_token(text: str) -> str:
+    """`text` up to the first end-of-sequence token (unchanged when there is none)."""
+    for token in END_TOKENS:
+        at = text.find(token)
+        if at != -1:
+            text = text[:at]
+    return text
+
+
 def answer_region(answer_text: str, suffix: str) -> str:
     """The answer region as graders see it: the suffix followed by the decoded answer text.
 
     When the text already starts with the suffix (a caller passed the region itself) it is not
-    added twice, so a region `Answer: C` is never read as `Answer:Answer: C`.
+    added twice, so a region `Answer: C` is never read as `Answer:Answer: C`. Text from the first
+    end-of-sequence token on (`<|eot_id|>`, `<|endoftext|>`, ...) is dropped.
     """
-    text = answer_text or ""
+    text = cut_at_end_token(answer_text or "")
     return text if text.lstrip().startswith(suffix) else suffix + text
 
 

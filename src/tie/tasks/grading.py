@@ -19,7 +19,9 @@ _NUMBER = re.compile(
 )
 _FRAC = re.compile(r"\\[dt]?frac\{\s*(-?[0-9]+)\s*\}\{\s*([0-9]+)\s*\}")
 _BOXED = re.compile(r"\\boxed\s*\{")
+_BRACE_TOKEN = re.compile(r"\\boxed\{|[{}]")
 _MINUS = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2014": "-"})
+_WORD = re.compile(r"[0-9A-Za-z]")  # a line without one is markup only (`<>`, `\[`, `</>`)
 
 
 def _clean(text: str) -> str:
@@ -52,21 +54,49 @@ def parse_number(text: str | None) -> Fraction | None:
     return -value if sign else value
 
 
+def boxed_contents(text: str) -> list[str]:
+    """Contents of every closed, brace-matched `\\boxed{...}` in `text`, in order of opening.
+
+    One linear pass over the braces, so a long run of unclosed boxes costs O(n), not O(n^2).
+    """
+    found, stack = [], []  # stack: (content start, opened by \boxed{)
+    for token in _BRACE_TOKEN.finditer(text):
+        if token.group() == "}":
+            if stack:
+                begin, is_box = stack.pop()
+                if is_box:
+                    found.append((begin, text[begin : token.start()]))
+        else:
+            stack.append((token.end(), token.group() != "{"))
+    return [content for _, content in sorted(found)]
+
+
+def _line_number(line: str) -> Fraction | None:
+    candidates = [part for part in reversed(line.split("=")[1:]) if parse_number(part) is not None]
+    return parse_number(candidates[0] if candidates else line)
+
+
 def extract_final_number(answer_text: str | None) -> str | None:
     """The numeric answer from an answer region, as a canonical string (`"18"`, `"-3"`, `"3/4"`).
 
-    Rule (our decision, see research/benchmarks.md 3): the first non-empty line; if it holds an
+    Rule (our decision, see research/benchmarks.md 3): when the region holds a closed
+    `\\boxed{...}` with a number, the last such box (models trained on boxed answers box them even
+    after `Answer:`, often after a line of markup or more reasoning). Otherwise the first line
+    with a letter or digit (markup-only lines such as `\\[` or `<>` are skipped); if it holds an
     `=`, the text after the last `=` that contains a number (so `2 + 3 = 5` gives 5); otherwise the
     first number of the line (so `18 dollars (9*2)` gives 18).
     """
     if not answer_text:
         return None
-    lines = [ln for ln in _clean(answer_text).splitlines() if ln.strip()]
+    text = answer_text[:MAX_ANSWER_CHARS]
+    for content in reversed(boxed_contents(text)):
+        value = _line_number(_clean(content).replace("\n", " "))
+        if value is not None:
+            return format_number(value)
+    lines = [ln for ln in _clean(text).splitlines() if _WORD.search(ln)]
     if not lines:
         return None
-    line = lines[0]
-    candidates = [part for part in reversed(line.split("=")[1:]) if parse_number(part) is not None]
-    value = parse_number(candidates[0] if candidates else line)
+    value = _line_number(lines[0])
     return None if value is None else format_number(value)
 
 

@@ -1,8 +1,9 @@
 """GSM8K (`openai/gsm8k` main, test) with the simple-evals math template and exact numeric grading.
 
 Decision (research/benchmarks.md 10.2): the simple-evals math template is used for GSM8K too.
-The primary grader reads the first number of the answer region (`grading.extract_final_number`);
-the MGSM rule (last number, minus sign dropped) is logged beside it as `mgsm`.
+The primary grader reads the last numeric `\\boxed{}` of the answer region, else its first number
+(`grading.extract_final_number`); the MGSM rule (last number, minus sign dropped) is logged
+beside it as `mgsm`.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from typing import Any
 
 from tie.tasks.base import CanvasBudget
 from tie.tasks.benchmark import BenchmarkTask, RowError, answer_region, field, text_field
+from tie.tasks.grading import boxed_contents
 from tie.tasks.gsm8k import MATH_QUERY_TEMPLATE
 from tie.tasks.loading import DataSource
 from tie.tasks.math_equiv import MAX_ANSWER_CHARS, default_verifier, string_equivalent
@@ -19,6 +20,7 @@ from tie.tasks.math_equiv import MAX_ANSWER_CHARS, default_verifier, string_equi
 # simple-evals ANSWER_PATTERN; `\s*` may cross a newline, so `Answer:\n42` gives 42.
 _ANSWER = re.compile(r"(?i)Answer\s*:\s*([^\n]+)")
 _WRAPPERS = (("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
+_WORD = re.compile(r"[0-9A-Za-z]")  # a line without one is markup only
 
 
 def strip_boxed(text: str) -> str:
@@ -35,17 +37,32 @@ def strip_boxed(text: str) -> str:
 
 
 def extract_math_answer(region: str) -> str | None:
-    """First `Answer:` line of the region, unwrapped; None if absent or over the length cap."""
-    match = _ANSWER.search(region[: 20 * MAX_ANSWER_CHARS])
+    """The answer after the first `Answer:` of the region, unwrapped; None if absent or too long.
+
+    When the text from that `Answer:` on holds a closed `\\boxed{...}`, the content of the last
+    one (models trained on boxed answers box them after `Answer:` too, often after a `\\[` line
+    or more reasoning); otherwise the first line with a letter or digit, so a markup-only line
+    such as `\\[` or `<>` is skipped.
+    """
+    text = region[: 20 * MAX_ANSWER_CHARS]
+    match = _ANSWER.search(text)
     if match is None:
         return None
-    answer = match.group(1).strip()
+    tail = text[match.start(1) :]
+    boxed = [b.strip() for b in boxed_contents(tail) if b.strip()]
+    if boxed:
+        answer = boxed[-1]
+    else:
+        lines = [ln for ln in tail.splitlines() if _WORD.search(ln)]
+        answer = lines[0].strip() if lines else ""
     for _ in range(2):  # `$\boxed{x}$.` needs both layers removed
         answer = answer.rstrip(".").strip()
         for left, right in _WRAPPERS:
             if answer.startswith(left) and answer.endswith(right) and len(answer) > len(left):
                 answer = answer[len(left) : len(answer) - len(right)].strip()
         answer = strip_boxed(answer).strip()
+        if answer.startswith("\\boxed{"):  # never closed (truncated output): keep the content
+            answer = answer[len("\\boxed{") :].strip()
     if not answer or len(answer) > MAX_ANSWER_CHARS:
         return None
     return answer
