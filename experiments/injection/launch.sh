@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Study: injection / correction (the single-model decodes and step traces it starts from).
+# Study: injection / correction (mode=inject: single-model decodes + both injection directions
+# at r = 0.33 / 0.5 -> <run>/traces/injection.parquet, rates in <run>/metrics.json).
 # Overlay: conf/experiment/injection.yaml (sweep axes in its hydra.sweeper.params).
 # Real models: export TIE_MODELS_DIR=/path/to/checkpoints (see conf/model/*.yaml for folder names).
 # Local parallel: add launcher=joblib.  SLURM: add launcher=submitit hydra.launcher.partition=<p>.

@@ -3,6 +3,7 @@
 tie-run                                   # testbed comparison on the zoo (make run)
 tie-run mode=decode model=llada-a prompt="1+2="
 tie-run experiment=interval_ablation
+tie-run experiment=injection              # mode=inject: evaluate + the injection study
 tie-run -m launcher=joblib ensemble.interval=8,16,32 ensemble.scoring=tcc,top1
 """
 
@@ -31,11 +32,11 @@ def execute(cfg: DictConfig) -> dict | str:
         text = decode_prompt(cfg, api)
         print(text)
         return text
-    if cfg.mode == "evaluate":
+    if cfg.mode in ("evaluate", "inject"):
         from tie.runs.evaluate import evaluate
 
         return evaluate(cfg, api)
-    raise RunConfigError(f"unknown mode {cfg.mode!r}; valid: ['evaluate', 'decode']")
+    raise RunConfigError(f"unknown mode {cfg.mode!r}; valid: ['evaluate', 'inject', 'decode']")
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="run")

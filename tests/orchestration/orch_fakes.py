@@ -187,6 +187,7 @@ def tiny_real_api() -> Api:
     from tie.decoding import generate as real_generate
     from tie.ensemble import Constituent as RealConstituent
     from tie.ensemble import run_method as real_run_method
+    from tie.ensemble.injection import run_injection
     from tie.models import DreamConfig, DreamModel, LLaDAConfig, LLaDAModelLM, TransformersBackend
     from tie.models.scripted import make_tokenizer
     from tie.tasks import get_task as real_get_task
@@ -216,4 +217,5 @@ def tiny_real_api() -> Api:
         generate=real_generate,
         make_tracer=make_tracer,
         merge_traces=merge_ranks,
+        run_injection=run_injection,
     )

@@ -1,4 +1,5 @@
-"""Predict-only LightningModule: `predict_step` runs every configured method on one chunk.
+"""Predict-only LightningModule: `predict_step` runs every configured method on one chunk
+(and, with mode=inject, the injection study in every direction on the same chunk).
 
 Backends are loaded in `setup`, on the rank's own device (or one device per constituent with
 placement=per_model), so the same module serves 1 CPU process, DDP on CPU, and multi-GPU DDP.
@@ -59,6 +60,7 @@ class EnsemblePredictModule(pl.LightningModule):
         self.plan, self.api, self.task, self.traces_dir = plan, api, task, traces_dir
         self.constituents: list[Any] = []
         self.options: dict[str, Any] = {}
+        self.injection_options: Any = None
         self.status_hook: Callable[..., None] = lambda **_: None
 
     def _device_for(self, i: int, explicit: str | None) -> str:
@@ -77,6 +79,7 @@ class EnsemblePredictModule(pl.LightningModule):
         self.options = {
             m: self.api.make_options(self.plan.method_options(m)) for m in self.plan.methods
         }
+        self.injection_options = self.api.make_options(dict(self.plan.options))
         self.constituents = []
         for i, spec in enumerate(self.plan.models):
             backend = self.api.load_backend(
@@ -146,4 +149,28 @@ class EnsemblePredictModule(pl.LightningModule):
                 )
         if raw_tracer is not None and hasattr(raw_tracer, "close"):
             raw_tracer.close()
-        return {"chunk": batch["chunk"], "rows": out_rows}
+        out: dict[str, Any] = {"chunk": batch["chunk"], "rows": out_rows}
+        if self.plan.injection_ratios:
+            out["injection"] = self.injection_records(prompts, rows)
+        return out
+
+    def injection_records(self, prompts: list[str], rows: list[dict]) -> list[dict[str, Any]]:
+        """mode=inject: `run_injection` for every (source, target) direction on this chunk."""
+        by_name = {c.name: c for c in self.constituents}
+        index = {str(r["id"]): r["_index"] for r in rows}
+        records: list[dict[str, Any]] = []
+        for source, target in self.plan.injection_directions:
+            self.status_hook(method=f"inject:{source}->{target}")
+            t0 = time.perf_counter()
+            recs = self.api.run_injection(
+                by_name[source],
+                by_name[target],
+                prompts,
+                self.task,
+                rows,
+                ratios=tuple(self.plan.injection_ratios),
+                options=self.injection_options,
+            )
+            wall = (time.perf_counter() - t0) / max(len(recs), 1)
+            records += [{"index": index[str(r["id"])], **_plain(r), "wall_s": wall} for r in recs]
+        return records

@@ -25,6 +25,8 @@ class ChunkPredictionWriter(BasePredictionWriter):
         batch_idx: int,
         dataloader_idx: int,
     ) -> None:
+        if "injection" in prediction:  # first, so a finished chunk always has its records
+            self.store.write_injection(prediction["chunk"], prediction["injection"])
         self.store.write_chunk(prediction["chunk"], prediction["rows"])
 
     def on_predict_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

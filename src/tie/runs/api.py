@@ -25,6 +25,8 @@ class Api:
     generate: Callable[..., Any]  # tie.decoding.generate
     make_tracer: Callable[..., Any] | None = None  # (traces_dir, rank=, steps=) -> tracer
     merge_traces: Callable[[Any], None] | None = None  # fold per-chunk trace files into one
+    # (source, target, prompts, task, rows, ratios, options=) -> records (mode=inject)
+    run_injection: Callable[..., list[dict[str, Any]]] | None = None
 
 
 def _dataclass_factory(cls: type) -> Callable[[dict[str, Any]], Any]:
@@ -51,6 +53,7 @@ def default_api() -> Api:
     """The real stack (imported lazily so `tie-run --help` stays fast)."""
     from tie.decoding import DecodeConfig, generate
     from tie.ensemble import Constituent, EnsembleOptions, run_method
+    from tie.ensemble.injection import run_injection
     from tie.models import load_backend
     from tie.tasks import get_task
     from tie.tracing import make_tracer, merge_ranks
@@ -65,6 +68,7 @@ def default_api() -> Api:
         generate=generate,
         make_tracer=make_tracer,
         merge_traces=merge_ranks,
+        run_injection=run_injection,
     )
 
 

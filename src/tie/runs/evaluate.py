@@ -1,4 +1,5 @@
-"""`tie-run mode=evaluate`: validate, decode the remaining chunks with Lightning, merge, score, log.
+"""`tie-run mode=evaluate` (and mode=inject: the same plus the injection study per chunk):
+validate, decode the remaining chunks with Lightning, merge, score, log.
 
 Order matters: every check that can fail (config, task data, options) runs before any model
 decodes; rank 0 alone writes metadata, merges, computes metrics and talks to W&B.
@@ -22,7 +23,7 @@ from tie.lit.writer import ChunkPredictionWriter
 from tie.runs.api import Api
 from tie.runs.errors import RunConfigError
 from tie.runs.meta import resolved_config, write_run_metadata
-from tie.runs.metrics import compute_metrics
+from tie.runs.metrics import compute_metrics, injection_metrics
 from tie.runs.plan import RunPlan, build_plan
 from tie.runs.report import print_summary
 from tie.runs.store import PredictionStore, atomic_write_json, make_chunks
@@ -100,6 +101,8 @@ def evaluate(cfg: DictConfig, api: Api) -> dict[str, Any]:
     for method in plan.methods:  # unknown option names / values -> error before any model loads
         api.make_options(plan.method_options(method))
     api.make_decode_config(dict(plan.decode))
+    if plan.injection_ratios and api.run_injection is None:
+        raise RunConfigError(f"mode=inject: the api {cfg.api!r} has no run_injection")
     logger_cfg = OmegaConf.to_container(cfg.logger, resolve=True)
     tracker = make_tracker(logger_cfg, run_dir, resolved_config(cfg))  # unknown kind -> error now
 
@@ -108,12 +111,18 @@ def evaluate(cfg: DictConfig, api: Api) -> dict[str, Any]:
     fingerprint = {**dataclasses.asdict(plan), "n_problems": len(rows)}
     fingerprint.pop("devices")
     fingerprint.pop("placement")
+    if not plan.injection_ratios:  # plain runs keep the fingerprint of runs made before mode=inject
+        fingerprint.pop("injection_ratios")
     is_zero = rank_zero_only.rank == 0
     if is_zero:
         resumed = store.check_plan(fingerprint)
-        write_run_metadata(
-            run_dir, cfg, {"methods": plan.methods, "n_problems": len(rows), "resumed": resumed}
-        )
+        extra = {"methods": plan.methods, "n_problems": len(rows), "resumed": resumed}
+        if plan.injection_ratios:
+            extra["injection"] = {
+                "directions": [f"{a}->{b}" for a, b in plan.injection_directions],
+                "ratios": plan.injection_ratios,
+            }
+        write_run_metadata(run_dir, cfg, extra)
     done = store.done_chunks()
     remaining = [c for c in chunks if c.index not in done]
     n_done = sum(len(c.rows) for c in chunks if c.index in done)
@@ -144,6 +153,9 @@ def evaluate(cfg: DictConfig, api: Api) -> dict[str, Any]:
         metrics["methods"][m]["interval"] = plan.interval(m)
     metrics["interval"] = plan.options["interval"]
     metrics["task"] = plan.task_name
+    if plan.injection_ratios:
+        records = store.merge_injection(len(rows), plan.injection_directions, plan.injection_ratios)
+        metrics["injection"] = injection_metrics(records, int(cfg.stats.n_boot), int(cfg.seed))
     atomic_write_json(run_dir / "metrics.json", metrics)
     with tracker:
         tracker.log_results(metrics, merged, run_dir / "traces")

@@ -65,3 +65,35 @@ def compute_metrics(
             "losses": int(np.sum(~other & base)),
         }
     return out
+
+
+def injection_metrics(
+    records: list[dict[str, Any]], n_boot: int = 2000, seed: int = 0
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """`<source>-><target>` -> `<ratio>` -> correction rate (%): among problems where the source
+    was right and the target alone wrong, the share the target gets right when started from the
+    source's state (as analysis.correction computes it); `n_broken`: target right alone, wrong
+    after the injection."""
+    groups: dict[tuple[str, str, float], list[dict[str, Any]]] = defaultdict(list)
+    for r in records:
+        groups[(r["source"], r["target"], float(r["ratio"]))].append(r)
+    out: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for (source, target, ratio), rows in groups.items():
+        eligible = [r for r in rows if r["source_correct"] and not r["target_correct"]]
+        fixed = np.array([bool(r["injected_correct"]) for r in eligible])
+        ci = bootstrap_ci(fixed, n_boot=n_boot, seed=seed) if len(fixed) else None
+        solo_right = [r for r in rows if r["target_correct"]]
+        out[f"{source}->{target}"][f"{ratio:g}"] = {
+            "correction_rate": 100.0 * ci.estimate if ci else float("nan"),
+            "ci95": [100.0 * ci.low, 100.0 * ci.high] if ci else [float("nan")] * 2,
+            "n_problems": len(rows),
+            "n_eligible": len(eligible),
+            "n_corrected": int(fixed.sum()),
+            "n_broken": sum(not r["injected_correct"] for r in solo_right),
+            "n_target_right": len(solo_right),
+            "source_accuracy": 100.0 * float(np.mean([r["source_correct"] for r in rows])),
+            "target_accuracy": 100.0 * float(np.mean([r["target_correct"] for r in rows])),
+            "injected_accuracy": 100.0 * float(np.mean([r["injected_correct"] for r in rows])),
+            "nfe_mean": float(np.mean([r["nfe"] for r in rows])) if "nfe" in rows[0] else None,
+        }
+    return dict(out)

@@ -45,6 +45,16 @@ class RunPlan:
     placement: str = "shared"
     devices: list[str] = field(default_factory=list)
     per_method: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # mode=inject: the injection study's ratios, run for every ordered pair of constituents
+    injection_ratios: list[float] = field(default_factory=list)
+
+    @property
+    def injection_directions(self) -> list[tuple[str, str]]:
+        """(source, target) for every ordered pair of constituents (A->B and B->A)."""
+        if not self.injection_ratios:
+            return []
+        names = [m.name for m in self.models]
+        return [(a, b) for a in names for b in names if a != b]
 
     def method_options(self, method: str) -> dict[str, Any]:
         """Base options with this method's `ensemble.per_method` overrides (e.g. tcc at n=32)."""
@@ -146,6 +156,24 @@ def expand_methods(methods: list[str], scoring: Any, model_names: list[str]) -> 
     return list(dict.fromkeys(out))
 
 
+def injection_ratios(cfg: DictConfig, n_models: int) -> list[float]:
+    """`injection.ratios` of mode=inject (else []): a non-empty list of distinct r in (0, 1)."""
+    if cfg.get("mode", "evaluate") != "inject":
+        return []
+    if n_models < 2:
+        raise RunConfigError(f"mode=inject needs at least 2 constituents, got {n_models}")
+    ratios = (cfg.get("injection") or {}).get("ratios")
+    ratios = [ratios] if isinstance(ratios, (int, float)) else list(ratios or [])
+    if not ratios:
+        raise RunConfigError("mode=inject needs injection.ratios (e.g. [0.33, 0.5])")
+    for r in ratios:
+        if isinstance(r, bool) or not isinstance(r, (int, float)) or not 0.0 < r < 1.0:
+            raise RunConfigError(f"injection.ratios must lie strictly in (0, 1), got {r!r}")
+    if len(set(ratios)) != len(ratios):
+        raise RunConfigError(f"duplicate injection.ratios: {ratios}")
+    return [float(r) for r in ratios]
+
+
 def build_plan(cfg: DictConfig) -> RunPlan:
     """Validate everything that can be checked without loading a model."""
     entries = [str(e) for e in (cfg.get("models") or [])]
@@ -208,6 +236,7 @@ def build_plan(cfg: DictConfig) -> RunPlan:
         placement=str(cfg.get("placement", "shared")),
         devices=[str(d) for d in (cfg.get("devices") or [])],
         per_method=per_method,
+        injection_ratios=injection_ratios(cfg, len(models)),
     )
 
 

@@ -47,4 +47,27 @@ def print_summary(metrics: dict[str, Any], title: str, console: Console | None =
         console = Console()
         console.width = max(console.width, 110)  # no wrapping of method names in logs
     console.print(table)
+    if metrics.get("injection"):
+        console.print(injection_table(metrics))
+    return table
+
+
+def injection_table(metrics: dict[str, Any]) -> Table:
+    """mode=inject: correction rate per direction and ratio."""
+    table = Table(
+        title="injection: target right from the source's state (source right, target wrong)"
+    )
+    for col in ("direction", "r", "correction %", "95% CI", "corrected", "broken", "n"):
+        table.add_column(col, justify="left" if col == "direction" else "right", no_wrap=True)
+    for direction, by_ratio in metrics["injection"].items():
+        for ratio, s in by_ratio.items():
+            table.add_row(
+                direction,
+                ratio,
+                f"{s['correction_rate']:.1f}",
+                f"[{s['ci95'][0]:.1f}, {s['ci95'][1]:.1f}]",
+                f"{s['n_corrected']}/{s['n_eligible']}",
+                str(s["n_broken"]),
+                str(s["n_problems"]),
+            )
     return table

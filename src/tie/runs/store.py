@@ -3,6 +3,8 @@
 A chunk is a fixed slice of the dataset (`batch_size` consecutive problems), so its part file has
 the same name whichever rank decoded it and whether or not the run was resumed: a part is either
 complete or absent (tmp file + os.replace), and resuming skips exactly the chunks that exist.
+mode=inject adds `parts/injection-NNNNNN.jsonl` per chunk, written just before the chunk's part,
+merged into `traces/injection.parquet`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from tie.runs.errors import RunConfigError
 
 PART_GLOB = "chunk-*.jsonl"
+INJECTION_GLOB = "injection-*.jsonl"
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -54,6 +57,10 @@ class PredictionStore:
     def write_chunk(self, chunk: int, rows: list[dict[str, Any]]) -> None:
         text = "".join(json.dumps(r, default=str) + "\n" for r in rows)
         atomic_write_text(self.part_path(chunk), text)
+
+    def write_injection(self, chunk: int, records: list[dict[str, Any]]) -> None:
+        text = "".join(json.dumps(r, default=str) + "\n" for r in records)
+        atomic_write_text(self.parts_dir / f"injection-{chunk:06d}.jsonl", text)
 
     def done_chunks(self) -> set[int]:
         if not self.parts_dir.exists():
@@ -97,3 +104,35 @@ class PredictionStore:
             "".join(json.dumps(r, default=str) + "\n" for r in rows),
         )
         return rows
+
+    def merge_injection(
+        self, n_rows: int, directions: list[tuple[str, str]], ratios: list[float]
+    ) -> list[dict[str, Any]]:
+        """Injection parts -> `traces/injection.parquet`, one row per (id, source, target, ratio)
+        in dataset, direction and ratio order; checks every record is there exactly once."""
+        import pandas as pd
+
+        d_order = {d: i for i, d in enumerate(directions)}
+        r_order = {float(r): i for i, r in enumerate(ratios)}
+        seen: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for part in sorted(self.parts_dir.glob(INJECTION_GLOB)):
+            for line in part.read_text(encoding="utf-8").splitlines():
+                rec = json.loads(line)
+                seen[(rec["id"], rec["source"], rec["target"], float(rec["ratio"]))] = rec
+        records = sorted(
+            seen.values(),
+            key=lambda r: (
+                r["index"],
+                d_order.get((r["source"], r["target"]), len(d_order)),
+                r_order.get(float(r["ratio"]), len(r_order)),
+            ),
+        )
+        expected = n_rows * len(directions) * len(ratios)
+        if len(records) != expected:
+            raise RuntimeError(f"merged {len(records)} injection records, expected {expected}")
+        path = self.run_dir / "traces" / "injection.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        pd.DataFrame(records).to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+        return records

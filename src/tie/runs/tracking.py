@@ -45,7 +45,19 @@ def flat_summary(metrics: dict[str, Any]) -> dict[str, Any]:
         out[f"{m}/delta_vs_best_single"] = c["delta"]
         out[f"{m}/mcnemar_p"] = c["mcnemar_p"]
     out["best_single"] = metrics.get("best_single")
+    for direction, ratio, s in injection_rows(metrics):
+        for key in ("correction_rate", "n_eligible", "n_corrected", "n_broken"):
+            out[f"injection/{direction}/r={ratio}/{key}"] = s[key]
     return out
+
+
+def injection_rows(metrics: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(direction, ratio, summary) of mode=inject's `metrics["injection"]` (empty otherwise)."""
+    return [
+        (direction, ratio, s)
+        for direction, by_ratio in (metrics.get("injection") or {}).items()
+        for ratio, s in by_ratio.items()
+    ]
 
 
 class NoTracker:
@@ -79,6 +91,15 @@ class CsvTracker(NoTracker):
             w.writerow([m, s["accuracy"], *s["ci95"], s["n"], s["n_correct"], s["nfe_mean"],
                         s["wall_s"], c.get("delta", ""), c.get("mcnemar_p", "")])  # fmt: skip
         atomic_write_text(self.run_dir / "metrics.csv", buf.getvalue())
+        if metrics.get("injection"):  # injection.csv: one row per (direction, ratio)
+            buf = io.StringIO()
+            w = csv.writer(buf)
+            w.writerow(["direction", "ratio", "correction_rate", "ci95_low", "ci95_high",
+                        "n_eligible", "n_corrected", "n_broken", "n_problems"])  # fmt: skip
+            for direction, ratio, s in injection_rows(metrics):
+                w.writerow([direction, ratio, s["correction_rate"], *s["ci95"], s["n_eligible"],
+                            s["n_corrected"], s["n_broken"], s["n_problems"]])  # fmt: skip
+            atomic_write_text(self.run_dir / "injection.csv", buf.getvalue())
 
 
 class WandbTracker(NoTracker):
