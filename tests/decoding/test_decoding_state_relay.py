@@ -120,3 +120,46 @@ def test_unusable_quota_carries_over(backend):
     state = straddling(backend)
     Decoder(backend, DecodeConfig(block_length=16, steps=2)).run(state)
     assert state.nfe.tolist() == [3, 3] and state.done().all()
+
+
+@pytest.mark.parametrize(
+    "policy,steps", [("low_confidence", 16), ("low_confidence", None), ("margin", None),
+                     ("entropy", 16), ("dream", 16), ("threshold", None), ("topk", None)],
+)  # fmt: skip
+def test_all_rows_fast_path_equals_per_row_path(backend, policy, steps):
+    # All rows active -> the decoder reads/writes the state whole; one finished row -> per-row
+    # gathers/scatters. Rows 0-1 must decode identically either way, signals included (under
+    # "threshold" rows finish at different steps, so both paths run in the first decode).
+    cfg = DecodeConfig(block_length=8, steps=steps, policy=policy, k=3)
+    lengths = (4, 7, 5)
+    whole, sig_whole = fresh(backend, lengths=lengths), []
+    Decoder(backend, cfg).run(whole, hook=lambda st, s: sig_whole.append(s))
+    mixed, sig_mixed = fresh(backend, lengths=lengths), []
+    mixed.set_canvas_rows([2], whole.x[2:3])
+    assert mixed.done().tolist() == [False, False, True]
+    Decoder(backend, cfg).run(mixed, hook=lambda st, s: sig_mixed.append(s))
+    assert torch.equal(mixed.x[:2], whole.x[:2])
+    assert mixed.nfe.tolist() == [*whole.nfe[:2].tolist(), 0]
+    for name in ("cur_block", "blk_n", "blk_spb", "blk_step", "carry", "resched"):
+        assert torch.equal(getattr(mixed, name)[:2], getattr(whole, name)[:2]), name
+    assert len(sig_mixed) == len(sig_whole)
+    for a, b in zip(sig_whole, sig_mixed, strict=True):
+        assert torch.equal(a.committed[:2], b.committed[:2])
+        assert torch.equal(a.answer_top1[:2], b.answer_top1[:2])
+        torch.testing.assert_close(b.top1_prob[:2], a.top1_prob[:2], rtol=0, atol=0, equal_nan=True)
+        assert torch.equal(a.active[:2], b.active[:2]) and not b.active[2]
+    # without signals the same tokens come out (and no signals)
+    quiet = fresh(backend, lengths=lengths)
+    dec = Decoder(backend, cfg)
+    assert dec.step(quiet, want_signals=False) is None
+    dec.run(quiet, want_signals=False)
+    assert torch.equal(quiet.x, whole.x) and torch.equal(quiet.nfe, whole.nfe)
+
+
+def test_run_checks_done_once_per_step(backend, monkeypatch):
+    state = fresh(backend)
+    calls = []
+    orig = type(state).done
+    monkeypatch.setattr(type(state), "done", lambda self: calls.append(1) or orig(self))
+    Decoder(backend, CFG).run(state, want_signals=False)
+    assert len(calls) == int(state.steps_taken.max()) + 1

@@ -59,32 +59,26 @@ class Decoder:
         self.plan(state)
         want = hook is not None if want_signals is None else want_signals
         taken = 0
-        while (n_steps is None or taken < n_steps) and not bool(state.done().all()):
-            signals = self.step(state, want_signals=want)
+        while n_steps is None or taken < n_steps:
+            active = ~state.done()
+            n_active = int(active.sum())
+            if n_active == 0:
+                break
+            signals = self._step(state, active, n_active, want)
             taken += 1
             if hook is not None:
                 hook(state, signals)
         return state
 
-    @torch.no_grad()
     def step(self, state: DecodeState, want_signals: bool = True) -> StepSignals | None:
         """One forward pass for the unfinished rows and their commits; None if nothing stepped
         or `want_signals` is False."""
-        plan = self.plan(state)
         active = ~state.done()
-        if not bool(active.any()):
+        n_active = int(active.sum())
+        if n_active == 0:
+            self.plan(state)
             return None
-        rows = active.nonzero().squeeze(1)
-        x = state.x[rows]
-        with torch.inference_mode():
-            logits = self.backend.logits(x, state.attention_mask[rows])
-        signals = self._signals(state, rows, x, logits, active) if want_signals else None
-        committed = self._commit(state, rows, x, logits, plan)
-        state.steps_taken[rows] += 1
-        state.nfe[rows] += 1
-        if signals is not None:
-            signals.committed = committed
-        return signals
+        return self._step(state, active, n_active, want_signals)
 
     @torch.no_grad()
     def answer_signals(
@@ -111,6 +105,29 @@ class Decoder:
 
     # -- internals -----------------------------------------------------------------------------
 
+    @torch.no_grad()
+    def _step(
+        self, state: DecodeState, active: torch.Tensor, n_active: int, want_signals: bool
+    ) -> StepSignals | None:
+        """`step` given the active rows (`n_active` of them, at least one).
+
+        When every row is active (the common case) `rows` is None and the state is read and
+        written whole, without per-row gathers and scatters.
+        """
+        plan = self.plan(state)
+        rows = None if n_active == state.batch_size else active.nonzero().squeeze(1)
+        idx = slice(None) if rows is None else rows
+        x = state.x[idx]
+        with torch.inference_mode():
+            logits = self.backend.logits(x, state.attention_mask[idx])
+        signals = self._signals(state, idx, x, logits, active) if want_signals else None
+        committed = self._commit(state, rows, x, logits, plan, want_committed=want_signals)
+        state.steps_taken[idx] += 1
+        state.nfe[idx] += 1
+        if signals is not None:
+            signals.committed = committed
+        return signals
+
     def _stats(self, answer_logits: torch.Tensor, x_ans: torch.Tensor) -> tuple[torch.Tensor, ...]:
         cfg = self.config
         return answer_stats(
@@ -122,14 +139,15 @@ class Decoder:
             cfg.eos_answer_cap,
         )
 
-    def _signals(self, state, rows, x, logits, active) -> StepSignals:
+    def _signals(self, state, idx, x, logits, active) -> StepSignals:
+        """Signals of the stepped rows `idx` (a row index tensor, or `slice(None)`: all rows)."""
         a0, a1 = state.layout.answer
         out = empty_signals(state.x, (a0, a1))
         out.active = active.clone()
         if a1 > a0:
             top1, p1, ent, margin, in_a = self._stats(logits[:, a0:a1], x[:, a0:a1])
-            out.answer_top1[rows], out.top1_prob[rows], out.entropy[rows] = top1, p1, ent
-            out.margin[rows], out.in_A[rows] = margin, in_a
+            out.answer_top1[idx], out.top1_prob[idx], out.entropy[idx] = top1, p1, ent
+            out.margin[idx], out.in_A[idx] = margin, in_a
         return out
 
     def _noise_gen(self, state: DecodeState) -> torch.Generator:
@@ -138,8 +156,14 @@ class Decoder:
             state.generator.manual_seed(0 if self.config.seed is None else int(self.config.seed))
         return state.generator
 
-    def _commit(self, state, rows, x, logits, plan: BlockPlan) -> torch.Tensor:
+    def _commit(
+        self, state, rows, x, logits, plan: BlockPlan, want_committed: bool = True
+    ) -> torch.Tensor | None:
+        """Commit per the policy for `rows` (None: every row; `x` is then `state.x` itself, so
+        nothing may read `x` after the write). Returns the `[B, L]` committed mask, or None
+        when not `want_committed`."""
         cfg, mask_id = self.config, self.mask_id
+        idx = slice(None) if rows is None else rows
         b, seq = x.shape
         bl, nb, start = plan.block_length, plan.num_blocks, plan.start
         # (1) schedule refresh: current block = first block holding a mask
@@ -147,20 +171,20 @@ class Decoder:
         per_block = F.pad(masks, (0, nb * bl - plan.gen_len)).view(b, nb, bl).sum(-1)
         cur = (per_block > 0).long().argmax(-1)
         remaining = per_block.gather(1, cur[:, None]).squeeze(1)
-        old, resched = state.cur_block[rows], state.resched[rows]
+        old, resched = state.cur_block[idx], state.resched[idx]
         reset = (cur != old) | resched
         if plan.steps_per_block is None:
             spb_new = remaining.clamp(min=1)
         else:
-            left = (state.blk_spb[rows] - state.blk_step[rows]).clamp(min=1)
+            left = (state.blk_spb[idx] - state.blk_step[idx]).clamp(min=1)
             spb_new = torch.where(
                 (cur == old) & resched, left, torch.full_like(left, plan.steps_per_block)
             )
         zero = torch.zeros_like(remaining)
-        blk_n = torch.where(reset, remaining, state.blk_n[rows])
-        blk_spb = torch.where(reset, spb_new, state.blk_spb[rows])
-        blk_step = torch.where(reset, zero, state.blk_step[rows])
-        carry = torch.where(reset, zero, state.carry[rows])
+        blk_n = torch.where(reset, remaining, state.blk_n[idx])
+        blk_spb = torch.where(reset, spb_new, state.blk_spb[idx])
+        blk_step = torch.where(reset, zero, state.blk_step[idx])
+        carry = torch.where(reset, zero, state.carry[idx])
 
         # (2) quota per row
         if cfg.schedule == "llada":
@@ -180,9 +204,11 @@ class Decoder:
         wl = logits[bi, pos].float()
         wl[..., mask_id] = float("-inf")
         xw = x[bi, pos]
-        r0, r1 = state.layout.reasoning
-        reasoning_open = (x[:, r0:r1] == mask_id).any(1)
-        cand = valid & (xw == mask_id) & ((pos < state.layout.answer[0]) | ~reasoning_open[:, None])
+        cand = valid & (xw == mask_id)
+        if state.layout.answer_len:  # no answer span: every window position is a candidate
+            r0, r1 = state.layout.reasoning
+            reasoning_open = (x[:, r0:r1] == mask_id).any(1)
+            cand &= (pos < state.layout.answer[0]) | ~reasoning_open[:, None]
 
         # (4) token and confidence
         if cfg.temperature > 0:
@@ -206,16 +232,18 @@ class Decoder:
             sel = cand & (((conf >= cfg.threshold) & ~supp) | (rank == 0))
         else:
             sel = cand & (rank < quota[:, None])
-        ri, ci = sel.nonzero(as_tuple=True)
-        state.x[rows[ri], pos[ri, ci]] = x0[ri, ci]
-        n_done = sel.sum(-1)
+        ri, ci = sel.nonzero(as_tuple=True)  # not scatter_: clamped window slots repeat seq - 1
+        row_ids = ri if rows is None else rows[ri]
+        state.x[row_ids, pos[ri, ci]] = x0[ri, ci]
         if cfg.schedule == "llada":
-            carry = torch.where(blk_step < blk_spb, (quota - n_done).clamp(min=0), zero)
-        state.cur_block[rows], state.blk_n[rows], state.blk_spb[rows] = cur, blk_n, blk_spb
-        state.blk_step[rows], state.carry[rows] = blk_step + 1, carry
-        state.resched[rows] = False
+            carry = torch.where(blk_step < blk_spb, (quota - sel.sum(-1)).clamp(min=0), zero)
+        state.cur_block[idx], state.blk_n[idx], state.blk_spb[idx] = cur, blk_n, blk_spb
+        state.blk_step[idx], state.carry[idx] = blk_step + 1, carry
+        state.resched[idx] = False
+        if not want_committed:
+            return None
         committed = torch.zeros_like(state.x, dtype=torch.bool)
-        committed[rows[ri], pos[ri, ci]] = True
+        committed[row_ids, pos[ri, ci]] = True
         return committed
 
     def _confidence(self, state, wl: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
