@@ -94,3 +94,43 @@ def test_unsupported_config_variants_are_named():
         LLaDAConfig(d_model=32, n_heads=4, n_kv_heads=3)
     with pytest.raises(ValueError, match="num_key_value_heads"):
         DreamConfig(hidden_size=32, num_attention_heads=4, num_key_value_heads=3)
+
+
+def _attend_repeated(q, k, v, mask):
+    """`attend` as it was: K/V heads repeated explicitly (the reference for grouped heads)."""
+    repeat = q.shape[1] // k.shape[1]
+    k, v = k.repeat_interleave(repeat, dim=1), v.repeat_interleave(repeat, dim=1)
+    out = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    b, h, length, d = out.shape
+    return out.transpose(1, 2).reshape(b, length, h * d)
+
+
+@pytest.mark.parametrize("padded", [False, True])
+def test_gqa_attend_equals_explicit_repeat(padded):
+    from tie.models.layers import attend, key_padding_mask
+
+    g = torch.Generator().manual_seed(0)
+    q = torch.randn(2, 8, 7, 16, generator=g)
+    k, v = torch.randn(2, 2, 7, 16, generator=g), torch.randn(2, 2, 7, 16, generator=g)
+    am = torch.tensor([[0, 0, 1, 1, 1, 1, 1], [1] * 7]) if padded else torch.ones(2, 7)
+    mask = key_padding_mask(am)
+    assert (mask is None) is not padded
+    got = attend(q, k, v, mask)
+    torch.testing.assert_close(got, _attend_repeated(q, k, v, mask), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("module", ["tie.models.llada", "tie.models.dream"])
+def test_gqa_model_logits_equal_explicit_repeat(module, monkeypatch):
+    import importlib
+
+    make = tiny_llada if module.endswith("llada") else tiny_dream
+    model = make()  # 4 query heads over 2 KV heads
+    ids = torch.randint(0, 64, (2, 9), generator=torch.Generator().manual_seed(1))
+    mask = torch.ones_like(ids)
+    mask[0, :3] = 0
+    with torch.no_grad():
+        ours = [model(ids).logits, model(ids, attention_mask=mask).logits]
+        monkeypatch.setattr(importlib.import_module(module), "attend", _attend_repeated)
+        ref = [model(ids).logits, model(ids, attention_mask=mask).logits]
+    for a, b in zip(ours, ref, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-6)

@@ -67,15 +67,31 @@ def key_padding_mask(attention_mask: torch.Tensor | None) -> torch.Tensor | None
     return keep[:, None, None, :]
 
 
+def native_gqa(q: torch.Tensor, mask: torch.Tensor | None) -> bool:
+    """Whether SDPA's own grouped-query broadcast (`enable_gqa=True`) reaches a fused kernel.
+
+    CPU: always (same values as repeating K/V, without the copies). CUDA: only the flash kernel
+    takes grouped heads (fp16/bf16, no mask); otherwise SDPA would silently fall back to the
+    unfused math kernel, slower than repeating K/V into the memory-efficient one.
+    """
+    if q.device.type == "cpu":
+        return True
+    return mask is None and q.dtype in (torch.float16, torch.bfloat16)
+
+
 def attend(
     q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None
 ) -> torch.Tensor:
     """Bidirectional SDPA over [B, H, L, D] with grouped-query heads; returns [B, L, H*D]."""
-    if q.shape[1] != k.shape[1]:
+    grouped = q.shape[1] != k.shape[1]
+    if grouped and not native_gqa(q, mask):
         repeat = q.shape[1] // k.shape[1]
         k = k.repeat_interleave(repeat, dim=1)
         v = v.repeat_interleave(repeat, dim=1)
-    out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=False)
+        grouped = False
+    out = F.scaled_dot_product_attention(
+        q, k, v, attn_mask=mask, is_causal=False, enable_gqa=grouped
+    )
     b, h, length, d = out.shape
     return out.transpose(1, 2).reshape(b, length, h * d)
 
