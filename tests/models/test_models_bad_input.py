@@ -138,6 +138,24 @@ def test_logits_input_checks(llada_dir):
         backend.logits(torch.full((1, 4), 500))
     with pytest.raises(ValueError, match="exceeds max_length 4096"):
         backend.logits(torch.zeros(1, 4097, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"outside the vocabulary .*min -1"):
+        backend.logits(torch.tensor([[1, -1, 2]]), torch.tensor([[0, 1, 1]]))
+    with pytest.raises(ValueError, match=r"outside the vocabulary .*max 500"):
+        backend.logits(torch.tensor([[1, 500, 2]]), torch.ones(1, 3, dtype=torch.bool))
+
+
+def test_logits_full_mask_is_the_unmasked_path(llada_dir):
+    backend = load_backend(llada_dir)
+    ids = torch.tensor([[5, 6, 7, 8], [9, 10, 11, 12]])
+    plain = backend.logits(ids)
+    for mask in (torch.ones(2, 4), torch.ones(2, 4, dtype=torch.bool), torch.ones_like(ids)):
+        assert backend._check_inputs(ids, mask) is None
+        assert torch.equal(backend.logits(ids, mask), plain)
+    padded = torch.tensor([[0, 1, 1, 1], [1, 1, 1, 1]])
+    assert backend._check_inputs(ids, padded) is padded
+    empty = torch.zeros(0, 4, dtype=torch.long)
+    assert backend._check_inputs(empty, None) is None
+    assert backend._check_inputs(empty, torch.zeros(0, 4)) is None
 
 
 def test_unsupported_config_variant_named(copy_of, llada_dir):

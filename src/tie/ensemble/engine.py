@@ -148,8 +148,8 @@ class MethodRun:
     def step(self, mem: Member, rnd: int) -> None:
         """One decoder step of one member; updates change counts, signal means and traces."""
         opts = self.options
-        mask_id = mem.backend.mask_id
-        n_masked = (mem.state.x == mask_id).sum(dim=1)
+        # masks before the step: only step traces report them
+        n_masked = (mem.state.x == mem.backend.mask_id).sum(dim=1) if self.trace_steps else None
         s = mem.decoder.step(mem.state, want_signals=True)
         if s is None:
             return

@@ -145,10 +145,21 @@ class TransformersBackend:
                 f"attention_mask shape {tuple(attention_mask.shape)} != input_ids shape "
                 f"{tuple(input_ids.shape)}"
             )
-        if input_ids.numel() and (input_ids.min() < 0 or input_ids.max() >= self.info.vocab_size):
-            raise ValueError(f"input_ids outside the vocabulary [0, {self.info.vocab_size})")
-        if attention_mask is not None and bool(attention_mask.to(torch.bool).all()):
-            return None
+        # Every value check in one host read: a single device sync per forward on accelerators
+        # (it was three: min, max, all).
+        values = list(torch.aminmax(input_ids)) if input_ids.numel() else []
+        if attention_mask is not None:
+            values.append(attention_mask.to(torch.bool).all().to(input_ids.device))
+        if not values:
+            return attention_mask
+        read = torch.stack([v.to(torch.long) for v in values]).tolist()
+        if input_ids.numel() and (read[0] < 0 or read[1] >= self.info.vocab_size):
+            raise ValueError(
+                f"input_ids outside the vocabulary [0, {self.info.vocab_size}) "
+                f"(min {read[0]}, max {read[1]})"
+            )
+        if attention_mask is not None and read[-1]:
+            return None  # nothing masked: let the model take its unmasked path
         return attention_mask
 
     def _raw(self, ids: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
