@@ -110,6 +110,7 @@ def run_all(args: argparse.Namespace) -> dict:
                         "reasoning": o.reasoning,
                         "extracted": extracted,
                         "correct": bool(correct),
+                        "facts_ok": facts_ok(o.reasoning, row),
                         "selected_model": o.selected_model,
                         "leaders": list(o.leaders),
                         "nfe": o.nfe,
@@ -126,6 +127,17 @@ def run_all(args: argparse.Namespace) -> dict:
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
     (out_dir / "table.md").write_text(render_table(metrics))
     return metrics
+
+
+def facts_ok(reasoning: str, row: dict) -> bool | None:
+    """synth_math only: every recalled fact slot (`e123=07;`) of the reasoning is right.
+
+    Separates knowledge (what relay can combine) from the arithmetic after it.
+    """
+    if "k" not in row:
+        return None
+    n = 8 * row["k"]
+    return reasoning[:n] == row["reasoning"][:n]
 
 
 def summarise(records: list[dict], methods: list[str], args, timings: dict) -> dict:
@@ -159,6 +171,15 @@ def summarise(records: list[dict], methods: list[str], args, timings: dict) -> d
                 for k in cats
             },
         }
+        facts = [r.get("facts_ok") for r in by[m]]
+        if facts and all(f is not None for f in facts):
+            entry["facts_ok"] = 100 * sum(facts) / len(facts)
+            entry["facts_ok_per_category"] = {
+                k: 100
+                * sum(r["facts_ok"] for r in by[m] if r["category"] == k)
+                / max(1, sum(r["category"] == k for r in by[m]))
+                for k in cats
+            }
         if m.startswith("single:"):
             name = m.split(":", 1)[1]
             right = [r["change_counts"][name] for r in by[m] if r["correct"]]
@@ -222,8 +243,8 @@ def render_table(metrics: dict) -> str:
     lines = [
         "| method | acc % [95% CI] | vs best single | vs post | "
         + " | ".join(cats)
-        + " | premise ratio | leader change |",
-        "|---" * (6 + len(cats)) + "|",
+        + " | premise ratio | leader change | facts right % |",
+        "|---" * (7 + len(cats)) + "|",
     ]
     for m, e in methods.items():
         prem = e.get("premise")
@@ -238,6 +259,14 @@ def render_table(metrics: dict) -> str:
             + " | ".join(f"{e['per_category'][c]:.1f}" for c in cats)
             + f" | {prem_s} | "
             + (f"{e['leader_change_rate']:.2f}" if "leader_change_rate" in e else "-")
+            + " | "
+            + (
+                f"{e['facts_ok']:.1f} ("
+                + ", ".join(f"{c} {v:.0f}" for c, v in e["facts_ok_per_category"].items())
+                + ")"
+                if "facts_ok" in e
+                else "-"
+            )
             + " |"
         )
     return head + "\n".join(lines) + "\n"
