@@ -10,7 +10,6 @@ CLI: `python -m analysis.leader <run dir or sweep> [--out DIR]`.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ import pandas as pd
 
 from analysis.methods import method_rank
 from analysis.output import save_figure, write_table
-from analysis.rundir import RunDir, RunDirError, load_runs, require_columns
+from analysis.rundir import RunDir, RunDirError, load_runs, require_columns, run_study, study_parser
 
 GROUP = ["task", "interval", "method"]
 
@@ -203,15 +202,9 @@ def run(root: str | Path, out: str | Path | None = None) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run", help="run directory, or a sweep folder holding several")
-    parser.add_argument("--out", help="output folder (default: <run>/figures)")
+    parser = study_parser(__doc__)
     args = parser.parse_args(argv)
-    try:
-        for path in run(args.run, args.out):
-            print(path)
-    except RunDirError as exc:
-        parser.exit(2, f"error: {exc}\n")
+    run_study(parser, lambda: run(args.run, args.out))
 
 
 if __name__ == "__main__":

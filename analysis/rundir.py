@@ -6,8 +6,10 @@ that knows its file names, so the studies stay independent of the layout.
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -144,3 +146,20 @@ def find_runs(root: str | Path) -> list[Path]:
 
 def load_runs(root: str | Path) -> list[RunDir]:
     return [RunDir(p) for p in find_runs(root)]
+
+
+def study_parser(doc: str) -> argparse.ArgumentParser:
+    """The command line every study shares: a run (or sweep) directory and an output folder."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("run", help="run directory, or a sweep folder holding several")
+    parser.add_argument("--out", help="output folder (default: <run>/figures)")
+    return parser
+
+
+def run_study(parser: argparse.ArgumentParser, study: Callable[[], list[Path]]) -> None:
+    """Print the files a study wrote; a bad run directory exits 2 with the reason."""
+    try:
+        for path in study():
+            print(path)
+    except RunDirError as exc:
+        parser.exit(2, f"error: {exc}\n")

@@ -10,7 +10,6 @@ CLI: `python -m analysis.stability <run dir or sweep> [--out DIR]`.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ import pandas as pd
 from analysis.change_count import change_counts
 from analysis.intervals import mean_ci, normal_band
 from analysis.output import fmt_num, save_figure, write_table
-from analysis.rundir import RunDir, RunDirError, load_runs, require_columns
+from analysis.rundir import RunDir, RunDirError, load_runs, require_columns, run_study, study_parser
 
 SIGNALS = {
     "mean_top1_prob": "top-1 probability",
@@ -244,16 +243,10 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run", help="run directory, or a sweep folder holding several")
-    parser.add_argument("--out", help="output folder (default: <run>/figures)")
+    parser = study_parser(__doc__)
     parser.add_argument("--methods", nargs="*", help="methods to study (default: single:*)")
     args = parser.parse_args(argv)
-    try:
-        for path in run(args.run, args.out, args.methods):
-            print(path)
-    except RunDirError as exc:
-        parser.exit(2, f"error: {exc}\n")
+    run_study(parser, lambda: run(args.run, args.out, args.methods))
 
 
 if __name__ == "__main__":

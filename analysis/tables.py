@@ -15,7 +15,6 @@ CLI: `python -m analysis.tables <run dir or sweep> [--out DIR]`.
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import pandas as pd
 
 from analysis.methods import method_rank
 from analysis.output import fmt_p, write_table
-from analysis.rundir import RunDir, RunDirError, load_runs
+from analysis.rundir import RunDir, load_runs, run_study, study_parser
 
 
 @dataclass(frozen=True)
@@ -272,18 +271,12 @@ def run(root: str | Path, out: str | Path | None = None, n_boot: int = 2000) -> 
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run", help="run directory, or a sweep folder holding several")
-    parser.add_argument("--out", help="output folder (default: <run>/figures)")
+    parser = study_parser(__doc__)
     parser.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples")
     args = parser.parse_args(argv)
     if args.n_boot < 1:
         parser.error("--n-boot must be >= 1")
-    try:
-        for path in run(args.run, args.out, n_boot=args.n_boot):
-            print(path)
-    except RunDirError as exc:
-        parser.exit(2, f"error: {exc}\n")
+    run_study(parser, lambda: run(args.run, args.out, n_boot=args.n_boot))
 
 
 if __name__ == "__main__":
