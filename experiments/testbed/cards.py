@@ -20,7 +20,9 @@ def member_section(name: str, tags: list[str]) -> str:
     lines = [
         MEASURED_BEGIN,
         "Greedy, one token per step, blocks of 8, low-confidence remasking (see "
-        "`experiments/testbed/RESULTS.md` for the ensemble results).",
+        "`experiments/testbed/RESULTS.md` for the ensemble results). Ensemble runs: relay "
+        "interval 8 steps = one 8-character fact slot per round; relay-score ties broken by the "
+        "trajectory's own mean answer top-1, then model order.",
         "",
         "| run | task | split / seed / n | accuracy % [95% CI] | per category | "
         "answer change count correct / incorrect |",
