@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from scipy.stats import binomtest
@@ -122,3 +123,13 @@ def test_find_runs_orders_sweep_jobs_numerically(tmp_path):
     for job in (10, 2, 1):
         _write_run(tmp_path / "sweep" / str(job), {"single:a": [True]})
     assert [p.name for p in find_runs(tmp_path / "sweep")] == ["1", "2", "10"]
+
+
+def test_baselines_rank_after_tie_in_tables():
+    methods = ["oracle", "vote", "avg:product", "avg:mean", "tie:tcc", "post", "single:a"]
+    assert sorted(methods, key=tables.method_rank) == [
+        "single:a", "post", "tie:tcc", "avg:mean", "avg:product", "vote", "oracle"]  # fmt: skip
+    frame = pd.DataFrame(
+        {"task": "t", "method": methods, "accuracy": 50.0, "mcnemar_p": float("nan")}
+    )
+    assert list(tables.main_table(frame)["method"]) == sorted(methods, key=tables.method_rank)

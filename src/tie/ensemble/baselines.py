@@ -61,19 +61,32 @@ class CombinedBackend:
         return combine_logits([o.to(self.device) for o in outs], self.rule)
 
 
+def describe_tokenizer(c: Constituent) -> str:
+    """`name: tokenizer <source> (vocab=V, mask=id)` for error messages."""
+    tok = c.backend.tokenizer
+    source = getattr(tok, "name_or_path", None) or type(tok).__name__
+    return f"{c.name}: tokenizer {source} (vocab={len(tok)}, mask={c.backend.mask_id})"
+
+
 def check_shared_vocab(constituents: list[Constituent]) -> None:
     first = constituents[0]
     others = [c for c in constituents[1:] if not same_tokenizer(first.backend, c.backend)]
     if others:
-        described = ", ".join(
-            f"{c.name}: {type(c.backend.tokenizer).__name__}(vocab={len(c.backend.tokenizer)}, "
-            f"mask={c.backend.mask_id})"
-            for c in [first, *others]
-        )
+        described = ", ".join(describe_tokenizer(c) for c in [first, *others])
         raise ValueError(
             "avg:<rule> needs constituents that share one tokenizer (vocabulary and special ids); "
             f"these differ: {described}"
         )
+
+
+def check_methods(methods: list[str], constituents: list[Constituent]) -> None:
+    """Checks of the baselines that need loaded backends, run before any decoding (tie-run calls
+    it once the constituents are loaded): `avg:<rule>` needs one shared tokenizer."""
+    for m in methods:
+        if m.startswith("avg:"):
+            if m[4:] not in AVG_RULES:
+                raise ValueError(f"unknown avg rule in {m!r}; expected avg:mean or avg:product")
+            check_shared_vocab(constituents)
 
 
 def _avg(rule, constituents, prompts, task, options, tracer, rows) -> list[MethodOutput]:

@@ -87,6 +87,11 @@ class EnsemblePredictModule(pl.LightningModule):
             )
             decode = self.api.make_decode_config(dict(self.plan.decode))
             self.constituents.append(self.api.make_constituent(spec.name, backend, decode))
+        if self.api.check_methods is not None:  # e.g. avg:* on different tokenizers
+            try:
+                self.api.check_methods(list(self.plan.methods), self.constituents)
+            except ValueError as exc:
+                raise RunConfigError(str(exc)) from exc
         if needs_cross_model_tokenizers(self.plan):
             missing = [
                 c.name for c in self.constituents if getattr(c.backend, "tokenizer", None) is None

@@ -27,6 +27,8 @@ class Api:
     merge_traces: Callable[[Any], None] | None = None  # fold per-chunk trace files into one
     # (source, target, prompts, task, rows, ratios, options=) -> records (mode=inject)
     run_injection: Callable[..., list[dict[str, Any]]] | None = None
+    # (methods, constituents) -> None, raises ValueError: checks needing loaded backends (avg:*)
+    check_methods: Callable[[list[str], list[Any]], None] | None = None
 
 
 def _dataclass_factory(cls: type) -> Callable[[dict[str, Any]], Any]:
@@ -53,6 +55,7 @@ def default_api() -> Api:
     """The real stack (imported lazily so `tie-run --help` stays fast)."""
     from tie.decoding import DecodeConfig, generate
     from tie.ensemble import Constituent, EnsembleOptions, run_method
+    from tie.ensemble.baselines import check_methods
     from tie.ensemble.injection import run_injection
     from tie.models import load_backend
     from tie.tasks import get_task
@@ -69,6 +72,7 @@ def default_api() -> Api:
         make_tracer=make_tracer,
         merge_traces=merge_ranks,
         run_injection=run_injection,
+        check_methods=check_methods,
     )
 
 

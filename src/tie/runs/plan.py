@@ -19,6 +19,7 @@ from tie.runs.paths import CONF_DIR
 
 METHOD_KINDS = ("single", "post", "tie", "avg", "vote", "oracle")
 TIE_SCORINGS = ("tcc", "top1", "entropy", "margin")
+AVG_RULES = ("mean", "product")  # = tie.ensemble.baselines.AVG_RULES
 LOGIT_SCORINGS = ("top1", "entropy", "margin")
 
 
@@ -127,7 +128,8 @@ def resolve_model(entry: str, cfg: DictConfig) -> ModelSpec:
 
 
 def expand_methods(methods: list[str], scoring: Any, model_names: list[str]) -> list[str]:
-    """`single` -> single:<m> per constituent; `tie` -> tie:<s> per scoring; checked, deduped."""
+    """`single` -> single:<m> per constituent; `tie` -> tie:<s> per scoring; `avg` -> avg:mean and
+    avg:product; `vote`, `oracle` as is (issue 9 baselines); checked, deduped."""
     scorings = [scoring] if isinstance(scoring, str) else list(scoring or [])
     for s in scorings:
         if s not in TIE_SCORINGS:
@@ -149,8 +151,14 @@ def expand_methods(methods: list[str], scoring: Any, model_names: list[str]) -> 
             if not arg and not scorings:
                 raise RunConfigError("method 'tie' needs ensemble.scoring (e.g. [tcc, top1])")
             out += [f"tie:{arg}"] if arg else [f"tie:{s}" for s in scorings]
+        elif kind == "avg":
+            if arg and arg not in AVG_RULES:
+                raise RunConfigError(f"unknown avg rule in {m!r}; valid: {list(AVG_RULES)}")
+            out += [f"avg:{arg}"] if arg else [f"avg:{r}" for r in AVG_RULES]
         else:
-            out.append(str(m))
+            if arg:
+                raise RunConfigError(f"method {m!r}: {kind!r} takes no argument")
+            out.append(kind)
     if not out:
         raise RunConfigError("ensemble.methods is empty")
     return list(dict.fromkeys(out))
@@ -191,7 +199,7 @@ def build_plan(cfg: DictConfig) -> RunPlan:
     interval = ens.interval
     if not isinstance(interval, int) or isinstance(interval, bool) or interval < 1:
         raise RunConfigError(f"ensemble.interval must be an integer >= 1, got {interval!r}")
-    needs_many = [m for m in methods if not m.startswith("single:") and m != "oracle"]
+    needs_many = [m for m in methods if not m.startswith("single:")]  # oracle too (engine rule)
     if needs_many and len(models) < 2:
         raise RunConfigError(f"methods {needs_many} need at least 2 constituents, got {names}")
     options = {
