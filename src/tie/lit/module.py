@@ -8,8 +8,10 @@ placement=per_model), so the same module serves 1 CPU process, DDP on CPU, and m
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
@@ -54,10 +56,24 @@ class RoundWatcher:
         return call
 
 
+CALIBRATION_FILE = "calibration.json"  # calibration=fit: {temperatures, bounds, n_rows, ...}
+
+
 class EnsemblePredictModule(pl.LightningModule):
-    def __init__(self, plan: RunPlan, api: Api, task: Any, traces_dir: Any = None):
+    def __init__(
+        self,
+        plan: RunPlan,
+        api: Api,
+        task: Any,
+        traces_dir: Any = None,
+        calibration: tuple[Any, list[dict]] | None = None,
+        calibration_out: Any = None,
+    ):
         super().__init__()
         self.plan, self.api, self.task, self.traces_dir = plan, api, task, traces_dir
+        # ensemble.options.calibration=fit: (held-out task, rows) fitted on in setup
+        self.calibration, self.calibration_out = calibration, calibration_out
+        self.temperatures: dict[str, float] | None = None
         self.constituents: list[Any] = []
         self.options: dict[str, Any] = {}
         self.injection_options: Any = None
@@ -76,10 +92,6 @@ class EnsemblePredictModule(pl.LightningModule):
         return str(root)
 
     def setup(self, stage: str) -> None:
-        self.options = {
-            m: self.api.make_options(self.plan.method_options(m)) for m in self.plan.methods
-        }
-        self.injection_options = self.api.make_options(dict(self.plan.options))
         self.constituents = []
         for i, spec in enumerate(self.plan.models):
             backend = self.api.load_backend(
@@ -92,6 +104,18 @@ class EnsemblePredictModule(pl.LightningModule):
                 self.api.check_methods(list(self.plan.methods), self.constituents)
             except ValueError as exc:
                 raise RunConfigError(str(exc)) from exc
+        if self.plan.fits_calibration:
+            self.temperatures = self.fit_temperatures()
+        temps = self.temperatures
+        self.options = {
+            m: self.api.make_options(self.plan.method_options(m, temps)) for m in self.plan.methods
+        }
+        base = {k: v for k, v in self.plan.options.items() if k != "calibration"}
+        if "calibration" in self.plan.options:
+            base["calibration"] = (
+                temps if self.plan.fits_calibration else self.plan.options["calibration"]
+            )
+        self.injection_options = self.api.make_options(base)
         if needs_cross_model_tokenizers(self.plan):
             missing = [
                 c.name for c in self.constituents if getattr(c.backend, "tokenizer", None) is None
@@ -101,6 +125,35 @@ class EnsemblePredictModule(pl.LightningModule):
                     f"cross-model scoring needs a tokenizer for every constituent; {missing} have "
                     "none (set ensemble.options.cross_model=false or use tie:tcc)"
                 )
+
+    def fit_temperatures(self) -> dict[str, float]:
+        """Fit {model: T} on the held-out rows (every rank fits the same; rank 0 records it)."""
+        if self.calibration is None or self.api.fit_calibration is None:
+            raise RunConfigError("ensemble.options.calibration=fit needs a calibration set")
+        cal_task, cal_rows = self.calibration
+        bounds = tuple(self.plan.calibration_data["bounds"])
+        t0 = time.perf_counter()
+        temps = {
+            str(k): float(v)
+            for k, v in self.api.fit_calibration(
+                self.constituents, cal_task, cal_rows, bounds=bounds
+            ).items()
+        }
+        if self.calibration_out is not None and self.global_rank == 0:
+            record = {
+                "temperatures": temps,
+                "bounds": list(bounds),
+                "task_options": self.plan.calibration_data["task_options"],
+                "n_rows": len(cal_rows),
+                "ids": [str(r["id"]) for r in cal_rows],
+                "wall_s": time.perf_counter() - t0,
+            }
+            out = Path(self.calibration_out)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = out.with_suffix(".tmp")
+            tmp.write_text(json.dumps(record, indent=1))
+            tmp.replace(out)
+        return temps
 
     def _chunk_tracer(self, chunk: int) -> Any:
         """One tracer per chunk (file suffix = chunk + 1), closed with the chunk, so traces are

@@ -29,6 +29,8 @@ class Api:
     run_injection: Callable[..., list[dict[str, Any]]] | None = None
     # (methods, constituents) -> None, raises ValueError: checks needing loaded backends (avg:*)
     check_methods: Callable[[list[str], list[Any]], None] | None = None
+    # (constituents, task, rows, bounds=) -> {name: T} (ensemble.options.calibration=fit)
+    fit_calibration: Callable[..., dict[str, float]] | None = None
 
 
 def _dataclass_factory(cls: type) -> Callable[[dict[str, Any]], Any]:
@@ -56,6 +58,7 @@ def default_api() -> Api:
     from tie.decoding import DecodeConfig, generate
     from tie.ensemble import Constituent, EnsembleOptions, run_method
     from tie.ensemble.baselines import check_methods
+    from tie.ensemble.calibration import fit_calibration
     from tie.ensemble.injection import run_injection
     from tie.models import load_backend
     from tie.tasks import get_task
@@ -73,6 +76,7 @@ def default_api() -> Api:
         merge_traces=merge_ranks,
         run_injection=run_injection,
         check_methods=check_methods,
+        fit_calibration=fit_calibration,
     )
 
 

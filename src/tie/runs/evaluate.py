@@ -8,6 +8,7 @@ decodes; rank 0 alone writes metadata, merges, computes metrics and talks to W&B
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities import rank_zero_only
 
 from tie.lit.datamodule import TaskDataModule
-from tie.lit.module import EnsemblePredictModule
+from tie.lit.module import CALIBRATION_FILE, EnsemblePredictModule
 from tie.lit.progress import RunProgress
 from tie.lit.writer import ChunkPredictionWriter
 from tie.runs.api import Api
@@ -41,6 +42,32 @@ def load_rows(task: Any, limit: int | None) -> list[dict[str, Any]]:
     if len(set(ids)) != len(ids):
         raise RunConfigError(f"task {task.name!r} has duplicate problem ids")
     return rows
+
+
+def calibration_set(plan: RunPlan, api: Api, task: Any, rows: list[dict]) -> Any:
+    """ensemble.options.calibration=fit: (held-out task, its rows), checked disjoint from `rows`
+    (by id and by prompt) before any model loads; None without fit."""
+    if not plan.fits_calibration:
+        return None
+    if api.fit_calibration is None:
+        raise RunConfigError(
+            f"ensemble.options.calibration=fit: the api {api!r} has no fit_calibration"
+        )
+    cal = plan.calibration_data
+    cal_task = api.get_task(plan.task_name, **{**plan.task_options, **cal["task_options"]})
+    cal_rows = load_rows(cal_task, cal["limit"])
+    ids = {str(r["id"]) for r in rows}
+    prompts = {task.build_prompt(r) for r in rows}
+    shared = [
+        r["id"] for r in cal_rows if str(r["id"]) in ids or cal_task.build_prompt(r) in prompts
+    ]
+    if shared:
+        raise RunConfigError(
+            f"calibration set {cal['task_options']} overlaps the evaluated problems ({len(shared)} "
+            f"shared, e.g. {shared[:3]}): set ensemble.calibration_data.task_options to a held-out "
+            "split"
+        )
+    return cal_task, cal_rows
 
 
 def decode_settings(plan: RunPlan, task: Any) -> dict[str, Any]:
@@ -101,6 +128,7 @@ def evaluate(cfg: DictConfig, api: Api) -> dict[str, Any]:
     for method in plan.methods:  # unknown option names / values -> error before any model loads
         api.make_options(plan.method_options(method))
     api.make_decode_config(dict(plan.decode))
+    calibration = calibration_set(plan, api, task, rows)  # held-out rows, before any model loads
     if plan.injection_ratios and api.run_injection is None:
         raise RunConfigError(f"mode=inject: the api {cfg.api!r} has no run_injection")
     logger_cfg = OmegaConf.to_container(cfg.logger, resolve=True)
@@ -113,6 +141,8 @@ def evaluate(cfg: DictConfig, api: Api) -> dict[str, Any]:
     fingerprint.pop("placement")
     if not plan.injection_ratios:  # plain runs keep the fingerprint of runs made before mode=inject
         fingerprint.pop("injection_ratios")
+    if not plan.calibration_data:  # likewise for runs made before calibration=fit
+        fingerprint.pop("calibration_data")
     is_zero = rank_zero_only.rank == 0
     if is_zero:
         resumed = store.check_plan(fingerprint)
@@ -129,7 +159,14 @@ def evaluate(cfg: DictConfig, api: Api) -> dict[str, Any]:
 
     if remaining:
         traces = run_dir / "traces" if cfg.tracing.enabled else None
-        module = EnsemblePredictModule(plan, api, task, traces_dir=traces)
+        module = EnsemblePredictModule(
+            plan,
+            api,
+            task,
+            traces_dir=traces,
+            calibration=calibration,
+            calibration_out=run_dir / CALIBRATION_FILE,
+        )
         callbacks: list[pl.Callback] = [ChunkPredictionWriter(store)]
         if cfg.get("progress", True):
             callbacks.append(RunProgress(len(rows), n_done, f"{plan.task_name}"))
@@ -153,6 +190,8 @@ def evaluate(cfg: DictConfig, api: Api) -> dict[str, Any]:
         metrics["methods"][m]["interval"] = plan.interval(m)
     metrics["interval"] = plan.options["interval"]
     metrics["task"] = plan.task_name
+    if (run_dir / CALIBRATION_FILE).exists():  # calibration=fit: the fitted temperatures
+        metrics["calibration"] = json.loads((run_dir / CALIBRATION_FILE).read_text())
     if plan.injection_ratios:
         records = store.merge_injection(len(rows), plan.injection_directions, plan.injection_ratios)
         metrics["injection"] = injection_metrics(records, int(cfg.stats.n_boot), int(cfg.seed))

@@ -21,6 +21,9 @@ METHOD_KINDS = ("single", "post", "tie", "avg", "vote", "oracle")
 TIE_SCORINGS = ("tcc", "top1", "entropy", "margin")
 AVG_RULES = ("mean", "product")  # = tie.ensemble.baselines.AVG_RULES
 LOGIT_SCORINGS = ("top1", "entropy", "margin")
+CALIBRATION_FIT = "fit"
+# ensemble.calibration_data defaults (used with ensemble.options.calibration=fit)
+CALIBRATION_DEFAULTS = {"task_options": {"split": "dev"}, "limit": 64, "bounds": [0.05, 20.0]}
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,13 @@ class RunPlan:
     per_method: dict[str, dict[str, Any]] = field(default_factory=dict)
     # mode=inject: the injection study's ratios, run for every ordered pair of constituents
     injection_ratios: list[float] = field(default_factory=list)
+    # ensemble.options.calibration=fit: the held-out set the temperatures are fitted on
+    # ({task_options, limit, bounds}); {} otherwise
+    calibration_data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fits_calibration(self) -> bool:
+        return bool(self.calibration_data)
 
     @property
     def injection_directions(self) -> list[tuple[str, str]]:
@@ -57,9 +67,16 @@ class RunPlan:
         names = [m.name for m in self.models]
         return [(a, b) for a in names for b in names if a != b]
 
-    def method_options(self, method: str) -> dict[str, Any]:
-        """Base options with this method's `ensemble.per_method` overrides (e.g. tcc at n=32)."""
-        return {**self.options, **self.per_method.get(method, {})}
+    def method_options(
+        self, method: str, calibration: dict[str, float] | None = None
+    ) -> dict[str, Any]:
+        """Base options with this method's `ensemble.per_method` overrides (e.g. tcc at n=32).
+
+        With calibration=fit the `calibration` entry is the fitted {model: T} (None before)."""
+        out = {**self.options, **self.per_method.get(method, {})}
+        if out.get("calibration") == CALIBRATION_FIT:
+            out["calibration"] = calibration
+        return out
 
     def interval(self, method: str) -> int:
         return int(self.method_options(method)["interval"])
@@ -164,6 +181,38 @@ def expand_methods(methods: list[str], scoring: Any, model_names: list[str]) -> 
     return list(dict.fromkeys(out))
 
 
+def calibration_data(cfg: DictConfig, options: dict[str, Any]) -> dict[str, Any]:
+    """The held-out set of ensemble.options.calibration=fit (else {}), checked.
+
+    `ensemble.calibration_data.task_options` are merged over the task's options (default
+    `{split: dev}`), `limit` = first N problems (default 64), `bounds` = [low, high] of T."""
+    cal = options.get("calibration")
+    if cal != CALIBRATION_FIT:
+        if isinstance(cal, str):
+            raise RunConfigError(
+                f"ensemble.options.calibration must be null, {{model: T}} or 'fit', got {cal!r}"
+            )
+        return {}
+    given = _container(cfg.ensemble.get("calibration_data"))
+    stray = sorted(set(given) - set(CALIBRATION_DEFAULTS))
+    if stray:
+        raise RunConfigError(
+            f"unknown ensemble.calibration_data keys {stray}; valid: {sorted(CALIBRATION_DEFAULTS)}"
+        )
+    out = {**CALIBRATION_DEFAULTS, **given}
+    out["task_options"] = dict(out["task_options"] or {})
+    limit = out["limit"]
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise RunConfigError(f"ensemble.calibration_data.limit must be null or >= 1, got {limit!r}")
+    bounds = list(out["bounds"])
+    if len(bounds) != 2 or not 0 < float(bounds[0]) < float(bounds[1]):
+        raise RunConfigError(
+            f"ensemble.calibration_data.bounds must be [low, high], 0 < low < high, got {bounds}"
+        )
+    out["bounds"] = [float(b) for b in bounds]
+    return out
+
+
 def injection_ratios(cfg: DictConfig, n_models: int) -> list[float]:
     """`injection.ratios` of mode=inject (else []): a non-empty list of distinct r in (0, 1)."""
     if cfg.get("mode", "evaluate") != "inject":
@@ -245,6 +294,7 @@ def build_plan(cfg: DictConfig) -> RunPlan:
         devices=[str(d) for d in (cfg.get("devices") or [])],
         per_method=per_method,
         injection_ratios=injection_ratios(cfg, len(models)),
+        calibration_data=calibration_data(cfg, options),
     )
 
 
