@@ -100,3 +100,15 @@ def split_heads(x: torch.Tensor, n_heads: int) -> torch.Tensor:
     """[B, L, H*D] -> [B, H, L, D]."""
     b, length, _ = x.shape
     return x.view(b, length, n_heads, -1).transpose(1, 2)
+
+
+def init_weights(module: nn.Module, std: float) -> None:
+    """Initialisation shared by both families (normal linears/embeddings, zero biases, unit norms)."""
+    if isinstance(module, nn.Linear):
+        nn.init.normal_(module.weight, mean=0.0, std=std)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.Embedding):
+        nn.init.normal_(module.weight, mean=0.0, std=std)
+    elif isinstance(module, RMSNorm):
+        nn.init.ones_(module.weight)

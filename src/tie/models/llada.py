@@ -18,6 +18,7 @@ from tie.models.layers import (
     RMSNorm,
     apply_rope,
     attend,
+    init_weights,
     key_padding_mask,
     rope_cos_sin,
     split_heads,
@@ -179,15 +180,7 @@ class LLaDAModelLM(PreTrainedModel):
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:
-        std = self.config.init_std
-        if isinstance(module, nn.Linear):
-            nn.init.normal_(module.weight, mean=0.0, std=std)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.Embedding):
-            nn.init.normal_(module.weight, mean=0.0, std=std)
-        elif isinstance(module, RMSNorm):
-            nn.init.ones_(module.weight)
+        init_weights(module, self.config.init_std)
 
     def get_input_embeddings(self) -> nn.Embedding:
         return self.model.transformer.wte
