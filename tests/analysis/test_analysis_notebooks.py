@@ -18,8 +18,8 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "runs"
 NOTEBOOKS = {
-    "stability": ("main", "stability_signals.png"),
-    "leader_switch": ("main", "leader_timing.png"),
+    "stability": ("testbed", "stability_signals.png"),
+    "leader_switch": ("testbed", "leader_timing.png"),
     "correction": ("injection", "correction_rate.png"),
     "results_tables": ("sweep", "table6_interval.md"),
 }
