@@ -1,4 +1,10 @@
-"""Our classes with the real 8B / 7B configs have exactly the published tensors (meta device)."""
+"""Our classes with the real 8B / 7B configs have exactly the published tensors (meta device).
+
+Provenance: the LLaDA-8B-Instruct manifest is checked against its published weight index (names and
+byte total). The Dream-7B-Instruct config was reconstructed from third-party copies and the authors'
+modeling code (its config.json was not reachable offline); its byte total matches Qwen2.5-7B, which
+Dream is initialised from. Re-check against the published config.json when it is at hand.
+"""
 
 from __future__ import annotations
 
