@@ -156,10 +156,10 @@ def test_all_rows_fast_path_equals_per_row_path(backend, policy, steps):
     assert torch.equal(quiet.x, whole.x) and torch.equal(quiet.nfe, whole.nfe)
 
 
-def test_run_checks_done_once_per_step(backend, monkeypatch):
+def test_run_reads_the_mask_once_per_step(backend, monkeypatch):
     state = fresh(backend)
     calls = []
-    orig = type(state).done
-    monkeypatch.setattr(type(state), "done", lambda self: calls.append(1) or orig(self))
+    orig = type(state).masked
+    monkeypatch.setattr(type(state), "masked", lambda self: calls.append(1) or orig(self))
     Decoder(backend, CFG).run(state, want_signals=False)
     assert len(calls) == int(state.steps_taken.max()) + 1

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 
 from tie.decoding.canvas import CanvasLayout, require_mask_id
 from tie.decoding.config import DecodeConfig, DecodeInputError
@@ -36,6 +35,7 @@ class Decoder:
         self.eos = torch.tensor(
             sorted(set(backend.eos_ids)), dtype=torch.long, device=backend.device
         )
+        self._arange_cache: dict = {}
 
     def plan(self, state: DecodeState) -> BlockPlan:
         """Validate the state's layout against the config (raises before any compute)."""
@@ -56,15 +56,15 @@ class Decoder:
 
         Signals are computed when a hook is given, unless `want_signals` says otherwise.
         """
-        self.plan(state)
+        plan = self.plan(state)
         want = hook is not None if want_signals is None else want_signals
         taken = 0
         while n_steps is None or taken < n_steps:
-            active = ~state.done()
+            active = state.masked().any(1)
             n_active = int(active.sum())
             if n_active == 0:
                 break
-            signals = self._step(state, active, n_active, want)
+            signals = self._step(state, active, n_active, want, plan)
             taken += 1
             if hook is not None:
                 hook(state, signals)
@@ -107,23 +107,33 @@ class Decoder:
 
     @torch.no_grad()
     def _step(
-        self, state: DecodeState, active: torch.Tensor, n_active: int, want_signals: bool
+        self,
+        state: DecodeState,
+        active: torch.Tensor,
+        n_active: int,
+        want_signals: bool,
+        plan: BlockPlan | None = None,
     ) -> StepSignals | None:
         """`step` given the active rows (`n_active` of them, at least one).
 
         When every row is active (the common case) `rows` is None and the state is read and
         written whole, without per-row gathers and scatters.
         """
-        plan = self.plan(state)
+        plan = self.plan(state) if plan is None else plan
         rows = None if n_active == state.batch_size else active.nonzero().squeeze(1)
         idx = slice(None) if rows is None else rows
-        x = state.x[idx]
+        x = state.x if rows is None else state.x[rows]
+        am = state.attention_mask if rows is None else state.attention_mask[rows]
         with torch.inference_mode():
-            logits = self.backend.logits(x, state.attention_mask[idx])
+            logits = self.backend.logits(x, am)
         signals = self._signals(state, idx, x, logits, active) if want_signals else None
         committed = self._commit(state, rows, x, logits, plan, want_committed=want_signals)
-        state.steps_taken[idx] += 1
-        state.nfe[idx] += 1
+        if rows is None:
+            state.steps_taken += 1
+            state.nfe += 1
+        else:
+            state.steps_taken[rows] += 1
+            state.nfe[rows] += 1
         if signals is not None:
             signals.committed = committed
         return signals
@@ -156,6 +166,15 @@ class Decoder:
             state.generator.manual_seed(0 if self.config.seed is None else int(self.config.seed))
         return state.generator
 
+    def _aranges(self, b: int, bl: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+        """`arange(bl)` and its `[b, bl]` expansion, cached: built once per shape, not per step."""
+        key = (b, bl, device)
+        hit = self._arange_cache.get(key)
+        if hit is None:
+            ar = torch.arange(bl, device=device)
+            hit = self._arange_cache[key] = (ar, ar.expand(b, -1).contiguous())
+        return hit
+
     def _commit(
         self, state, rows, x, logits, plan: BlockPlan, want_committed: bool = True
     ) -> torch.Tensor | None:
@@ -165,12 +184,22 @@ class Decoder:
         cfg, mask_id = self.config, self.mask_id
         idx = slice(None) if rows is None else rows
         b, seq = x.shape
-        bl, nb, start = plan.block_length, plan.num_blocks, plan.start
-        # (1) schedule refresh: current block = first block holding a mask
-        masks = x[:, start:] == mask_id
-        per_block = F.pad(masks, (0, nb * bl - plan.gen_len)).view(b, nb, bl).sum(-1)
-        cur = (per_block > 0).long().argmax(-1)
-        remaining = per_block.gather(1, cur[:, None]).squeeze(1)
+        bl, start, gen_len = plan.block_length, plan.start, plan.gen_len
+        ar, ar_b = self._aranges(b, bl, x.device)
+        # (1) schedule refresh: current block = the block of the first masked position; its
+        # window of positions (clamped past the end when the last block is short)
+        first = (x[:, start:] == mask_id).to(torch.uint8).argmax(1)
+        cur = torch.div(first, bl, rounding_mode="floor")
+        pos = (start + bl * cur)[:, None] + ar
+        ragged = gen_len % bl != 0
+        if ragged:
+            valid = pos < start + gen_len
+            pos = pos.clamp(max=seq - 1)
+        xw = x.gather(1, pos)
+        cand = xw == mask_id
+        if ragged:
+            cand &= valid
+        remaining = cand.sum(-1)
         old, resched = state.cur_block[idx], state.resched[idx]
         reset = (cur != old) | resched
         if plan.steps_per_block is None:
@@ -195,16 +224,9 @@ class Decoder:
         else:
             quota = torch.full_like(remaining, cfg.k)
 
-        # (3) the current block's window of logits, tokens and candidates
-        ar = torch.arange(bl, device=x.device)
-        pos = start + cur[:, None] * bl + ar
-        valid = pos < start + plan.gen_len
-        pos = pos.clamp(max=seq - 1)
-        bi = torch.arange(b, device=x.device)[:, None]
-        wl = logits[bi, pos].float()
+        # (3) the current block's window of logits and candidates
+        wl = logits.gather(1, pos[..., None].expand(-1, -1, logits.shape[-1])).float()
         wl[..., mask_id] = float("-inf")
-        xw = x[bi, pos]
-        cand = valid & (xw == mask_id)
         if state.layout.answer_len:  # no answer span: every window position is a candidate
             r0, r1 = state.layout.reasoning
             reasoning_open = (x[:, r0:r1] == mask_id).any(1)
@@ -220,30 +242,50 @@ class Decoder:
         else:
             x0 = wl.argmax(-1)
         conf = self._confidence(state, wl, x0)
-        supp = torch.isin(x0, self.eos) if cfg.suppress_eos_confidence else torch.zeros_like(cand)
-        key = torch.where(
-            cand, torch.where(supp, torch.full_like(conf, SUPPRESSED), conf), float("-inf")
-        )
+        if cfg.suppress_eos_confidence:
+            supp = torch.isin(x0, self.eos)
+            conf = conf.masked_fill(supp, SUPPRESSED)
+        key = torch.where(cand, conf, float("-inf"))
         order = key.argsort(dim=-1, descending=True, stable=True)
-        rank = torch.empty_like(order).scatter_(1, order, ar.expand(b, -1).contiguous())
 
-        # (5) commit
+        # (5) commit: the top-`quota` candidates (threshold: every confident one, and the best)
         if cfg.schedule == "threshold":
-            sel = cand & (((conf >= cfg.threshold) & ~supp) | (rank == 0))
+            sure = conf >= cfg.threshold
+            if cfg.suppress_eos_confidence:
+                sure &= ~supp
+            best = torch.zeros_like(cand).scatter_(1, order[:, :1], True)
+            sel = cand & (sure | best)
         else:
-            sel = cand & (rank < quota[:, None])
-        ri, ci = sel.nonzero(as_tuple=True)  # not scatter_: clamped window slots repeat seq - 1
-        row_ids = ri if rows is None else rows[ri]
-        state.x[row_ids, pos[ri, ci]] = x0[ri, ci]
+            sel = cand & torch.zeros_like(cand).scatter_(1, order, ar_b < quota[:, None])
+        new = torch.where(sel, x0, xw)
+        if ragged:  # clamped window slots repeat seq - 1: write the committed ones only
+            ri, ci = sel.nonzero(as_tuple=True)
+            row_ids = ri if rows is None else rows[ri]
+            state.x[row_ids, pos[ri, ci]] = x0[ri, ci]
+        elif rows is None:
+            state.x.scatter_(1, pos, new)
+        else:
+            state.x[rows] = x.scatter_(1, pos, new)
         if cfg.schedule == "llada":
             carry = torch.where(blk_step < blk_spb, (quota - sel.sum(-1)).clamp(min=0), zero)
-        state.cur_block[idx], state.blk_n[idx], state.blk_spb[idx] = cur, blk_n, blk_spb
-        state.blk_step[idx], state.carry[idx] = blk_step + 1, carry
-        state.resched[idx] = False
+        blk_step = blk_step + 1
+        if rows is None:
+            state.cur_block, state.blk_n, state.blk_spb = cur, blk_n, blk_spb
+            state.blk_step, state.carry = blk_step, carry
+            state.resched = torch.zeros_like(resched)
+        else:
+            state.cur_block[rows], state.blk_n[rows], state.blk_spb[rows] = cur, blk_n, blk_spb
+            state.blk_step[rows], state.carry[rows] = blk_step, carry
+            state.resched[rows] = False
         if not want_committed:
             return None
         committed = torch.zeros_like(state.x, dtype=torch.bool)
-        committed[row_ids, pos[ri, ci]] = True
+        if ragged:
+            committed[row_ids, pos[ri, ci]] = True
+        elif rows is None:
+            committed.scatter_(1, pos, sel)
+        else:
+            committed[rows] = torch.zeros_like(x, dtype=torch.bool).scatter_(1, pos, sel)
         return committed
 
     def _confidence(self, state, wl: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
