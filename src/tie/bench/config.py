@@ -2,7 +2,9 @@
 
 Presets: `cpu` (the default: the zoo, or zoo-shaped random models before it is built; modest sizes
 that finish in a few minutes on a shared 2-core machine), `gpu` (random-initialised LLaDA-8B and
-Dream-7B shapes in bf16 on CUDA, paper-like canvas), `smoke` (the smallest run, for tests).
+Dream-7B shapes in bf16 on CUDA, paper-like canvas), `cpu-vocab` (our decoder vs the reference
+loop on CPU with the published vocabularies and a small body), `smoke` (the smallest run, for
+tests).
 Explicit options override the preset. Everything is validated before any model is built.
 """
 
@@ -24,7 +26,7 @@ class BenchConfig:
     out_dir: str = "experiments/performance"
     source: str = "auto"  # auto | zoo | tiny | real
     models: list[str] | None = None  # None: the source's default pair
-    real_size: str = "full"  # real shapes: full | tiny (CPU tests of the GPU path)
+    real_size: str = "full"  # real shapes: full | vocab (published vocabulary, small body) | tiny
     device: str = "cpu"
     devices: list[str] | None = None  # per-model placement, compared with all on `device`
     dtype: str | None = None  # None: float32 on CPU, bfloat16 on CUDA
@@ -118,6 +120,14 @@ PRESETS: dict[str, dict] = {
         "reference_batch_sizes": [1, 8],
         "repeats": 2,
         "tag": "gpu",
+    },
+    "cpu-vocab": {  # decoder vs reference where the vocabulary is real (126k / 152k ids)
+        "source": "real",
+        "real_size": "vocab",
+        "device": "cpu",
+        "suites": ["reference"],
+        "reference_batch_sizes": [1, 8],
+        "tag": "cpu_vocab",
     },
     "smoke": {
         "source": "tiny",

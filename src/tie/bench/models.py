@@ -5,8 +5,9 @@
   (`conf/member/<name>.yaml`), for when the zoo is not built yet. Speed does not depend on the
   weights, only on the shapes, so these time the same work the zoo would.
 * `real`: random-initialised models with the published LLaDA-8B-Instruct / Dream-7B-Instruct
-  configs (`tie.models.manifests`), meant for a GPU in bf16; `real_size="tiny"` keeps every code
-  path but shrinks the shapes so the argument handling can be tested on CPU.
+  configs (`tie.models.manifests`), meant for a GPU in bf16; `real_size="vocab"` keeps the
+  published vocabulary but shrinks the body (vocabulary-bound decoding costs, on a CPU);
+  `real_size="tiny"` keeps every code path but shrinks all shapes, for tests.
 
 Real-shaped models need a tokenizer that covers their whole vocabulary (a random model emits any
 id, and the ensemble decodes them to text for the cross-tokenizer relay): we build a
@@ -26,7 +27,7 @@ import yaml
 from tie.models import DreamConfig, DreamModel, LLaDAConfig, LLaDAModelLM, TransformersBackend
 
 MODEL_SOURCES = ("auto", "zoo", "tiny", "real")
-REAL_SIZES = ("full", "tiny")
+REAL_SIZES = ("full", "vocab", "tiny")
 ZOO_MEMBERS = ("llada-a", "dream-b", "llada-c")
 REAL_MODELS = {"llada-8b": "llada-8b-instruct", "dream-7b": "dream-7b-instruct"}
 MEMBER_DIR = Path(__file__).resolve().parents[3] / "conf" / "member"
@@ -43,6 +44,19 @@ _TINY_ARCH = {
     },
 }
 _TINY_VOCAB = 512
+# Shapes used by real_size="vocab": the published vocabulary and special ids with a small body,
+# so the vocabulary-dependent costs of decoding (output head, softmax, float32 copies) are real
+# while a CPU can still run it.
+_VOCAB_ARCH = {
+    "llada": {"d_model": 256, "n_heads": 4, "n_kv_heads": 4, "n_layers": 2, "mlp_hidden_size": 512},
+    "dream": {
+        "hidden_size": 256,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "num_hidden_layers": 2,
+        "intermediate_size": 512,
+    },
+}
 # Special tokens of the published tokenizers: (token, config key that holds its id, or a fixed id).
 _REAL_SPECIALS = {
     "llada": {
@@ -195,6 +209,8 @@ def real_shape_config(name: str, real_size: str) -> tuple[str, dict]:
     manifest = load_manifest(REAL_MODELS[name])
     family = manifest["family"]
     cfg = config_kwargs(manifest["config"])
+    if real_size == "vocab":
+        cfg.update(_VOCAB_ARCH[family])
     if real_size == "tiny":
         cfg.update(_TINY_ARCH[family])
         cfg["vocab_size"] = _TINY_VOCAB

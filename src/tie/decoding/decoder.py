@@ -12,6 +12,7 @@ id are never chosen (trained MDLMs never predict it; this keeps untrained ones f
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 
@@ -20,16 +21,39 @@ from tie.decoding.config import DecodeConfig, DecodeInputError
 from tie.decoding.schedule import BlockPlan, dream_quota, llada_quota, plan_blocks
 from tie.decoding.signals import StepSignals, answer_stats, empty_signals
 from tie.decoding.state import DecodeState
+from tie.models.backend import accepts_span, logits_span
 
 Hook = Callable[[DecodeState, StepSignals | None], None]
+# Below this vocabulary size the output head costs less than slicing the canvas around it.
+SPAN_MIN_VOCAB = 4096
+
+
+class Window(NamedTuple):
+    """Each row's current block: index, positions [B, bl], tokens there, masked slots."""
+
+    cur: torch.Tensor
+    pos: torch.Tensor
+    xw: torch.Tensor
+    cand: torch.Tensor
+    ragged: bool
+
+
 SUPPRESSED = -1e30  # ranking key of EOS-suppressed candidates: below any real score, above none
 
 
 class Decoder:
     """Decodes `DecodeState`s of one backend under one `DecodeConfig`."""
 
-    def __init__(self, backend, config: DecodeConfig | None = None) -> None:
+    def __init__(
+        self, backend, config: DecodeConfig | None = None, span: bool | None = None
+    ) -> None:
+        """`span`: ask the backend for logits of the window (and answer) only; None: when the
+        backend takes `span=` and its vocabulary is large enough for that to pay off."""
         self.backend = backend
+        if span is None:
+            info = getattr(backend, "info", None)
+            span = accepts_span(backend) and getattr(info, "vocab_size", 0) >= SPAN_MIN_VOCAB
+        self.span = bool(span)
         self.config = config if config is not None else DecodeConfig()
         self.mask_id = require_mask_id(backend)
         self.eos = torch.tensor(
@@ -89,10 +113,13 @@ class Decoder:
             raise DecodeInputError(
                 f"canvas length {x.shape[1]} != layout length {layout.total_len}"
             )
-        with torch.inference_mode():
-            logits = self.backend.logits(x, attention_mask)
         a0, a1 = layout.answer
-        top1, p1, ent, margin, in_a = self._stats(logits[:, a0:a1], x[:, a0:a1])
+        with torch.inference_mode():
+            if self.span and a1 > a0:
+                logits = logits_span(self.backend, x, attention_mask, (a0, a1))
+            else:
+                logits = self.backend.logits(x, attention_mask)[:, a0:a1]
+        top1, p1, ent, margin, in_a = self._stats(logits, x[:, a0:a1])
         return StepSignals(
             answer_top1=top1,
             top1_prob=p1,
@@ -124,10 +151,16 @@ class Decoder:
         idx = slice(None) if rows is None else rows
         x = state.x if rows is None else state.x[rows]
         am = state.attention_mask if rows is None else state.attention_mask[rows]
+        win = self._window(x, plan)
+        lo = 0
         with torch.inference_mode():
-            logits = self.backend.logits(x, am)
-        signals = self._signals(state, idx, x, logits, active) if want_signals else None
-        committed = self._commit(state, rows, x, logits, plan, want_committed=want_signals)
+            if self.span:  # the head runs only from the first window to the answer
+                lo, hi = self._logits_span(state, plan, win.cur, want_signals)
+                logits = logits_span(self.backend, x, am, (lo, hi))
+            else:
+                logits = self.backend.logits(x, am)
+        signals = self._signals(state, idx, x, logits, active, lo) if want_signals else None
+        committed = self._commit(state, rows, x, logits, lo, plan, win, want_signals)
         if rows is None:
             state.steps_taken += 1
             state.nfe += 1
@@ -149,13 +182,14 @@ class Decoder:
             cfg.eos_answer_cap,
         )
 
-    def _signals(self, state, idx, x, logits, active) -> StepSignals:
-        """Signals of the stepped rows `idx` (a row index tensor, or `slice(None)`: all rows)."""
+    def _signals(self, state, idx, x, logits, active, lo: int = 0) -> StepSignals:
+        """Signals of the stepped rows `idx` (a row index tensor, or `slice(None)`: all rows);
+        `logits` start at canvas position `lo`."""
         a0, a1 = state.layout.answer
         out = empty_signals(state.x, (a0, a1))
         out.active = active.clone()
         if a1 > a0:
-            top1, p1, ent, margin, in_a = self._stats(logits[:, a0:a1], x[:, a0:a1])
+            top1, p1, ent, margin, in_a = self._stats(logits[:, a0 - lo : a1 - lo], x[:, a0:a1])
             out.answer_top1[idx], out.top1_prob[idx], out.entropy[idx] = top1, p1, ent
             out.margin[idx], out.in_A[idx] = margin, in_a
         return out
@@ -175,30 +209,54 @@ class Decoder:
             hit = self._arange_cache[key] = (ar, ar.expand(b, -1).contiguous())
         return hit
 
-    def _commit(
-        self, state, rows, x, logits, plan: BlockPlan, want_committed: bool = True
-    ) -> torch.Tensor | None:
-        """Commit per the policy for `rows` (None: every row; `x` is then `state.x` itself, so
-        nothing may read `x` after the write). Returns the `[B, L]` committed mask, or None
-        when not `want_committed`."""
-        cfg, mask_id = self.config, self.mask_id
-        idx = slice(None) if rows is None else rows
+    def _window(self, x: torch.Tensor, plan: BlockPlan) -> Window:
+        """Each row's current block (that of its first masked position) and its positions."""
         b, seq = x.shape
         bl, start, gen_len = plan.block_length, plan.start, plan.gen_len
-        ar, ar_b = self._aranges(b, bl, x.device)
-        # (1) schedule refresh: current block = the block of the first masked position; its
-        # window of positions (clamped past the end when the last block is short)
-        first = (x[:, start:] == mask_id).to(torch.uint8).argmax(1)
+        ar, _ = self._aranges(b, bl, x.device)
+        first = (x[:, start:] == self.mask_id).to(torch.uint8).argmax(1)
         cur = torch.div(first, bl, rounding_mode="floor")
         pos = (start + bl * cur)[:, None] + ar
         ragged = gen_len % bl != 0
-        if ragged:
+        if ragged:  # the last block is short: clamp its slots past the end, never pick them
             valid = pos < start + gen_len
             pos = pos.clamp(max=seq - 1)
         xw = x.gather(1, pos)
-        cand = xw == mask_id
+        cand = xw == self.mask_id
         if ragged:
             cand &= valid
+        return Window(cur, pos, xw, cand, ragged)
+
+    def _logits_span(self, state, plan: BlockPlan, cur: torch.Tensor, want_signals: bool):
+        """(lo, hi): the canvas positions whose logits this step reads (one host read)."""
+        c_min, c_max = torch.stack([cur.min(), cur.max()]).tolist()
+        bl, seq = plan.block_length, state.x.shape[1]
+        lo, hi = plan.start + c_min * bl, min(seq, plan.start + (c_max + 1) * bl)
+        if want_signals and state.layout.answer_len:
+            a0, a1 = state.layout.answer
+            lo, hi = min(lo, a0), max(hi, a1)
+        return lo, hi
+
+    def _commit(
+        self,
+        state,
+        rows,
+        x,
+        logits,
+        lo: int,
+        plan: BlockPlan,
+        win: Window,
+        want_committed: bool = True,
+    ) -> torch.Tensor | None:
+        """Commit per the policy for `rows` (None: every row; `x` is then `state.x` itself, so
+        nothing may read `x` after the write); `logits` start at canvas position `lo`. Returns
+        the `[B, L]` committed mask, or None when not `want_committed`."""
+        cfg, mask_id = self.config, self.mask_id
+        idx = slice(None) if rows is None else rows
+        b, bl = x.shape[0], plan.block_length
+        _, ar_b = self._aranges(b, bl, x.device)
+        cur, pos, xw, cand, ragged = win.cur, win.pos, win.xw, win.cand.clone(), win.ragged
+        # (1) schedule refresh when the current block changed or the row was relayed
         remaining = cand.sum(-1)
         old, resched = state.cur_block[idx], state.resched[idx]
         reset = (cur != old) | resched
@@ -225,7 +283,8 @@ class Decoder:
             quota = torch.full_like(remaining, cfg.k)
 
         # (3) the current block's window of logits and candidates
-        wl = logits.gather(1, pos[..., None].expand(-1, -1, logits.shape[-1])).float()
+        wpos = pos if lo == 0 else pos - lo
+        wl = logits.gather(1, wpos[..., None].expand(-1, -1, logits.shape[-1])).float()
         wl[..., mask_id] = float("-inf")
         if state.layout.answer_len:  # no answer span: every window position is a candidate
             r0, r1 = state.layout.reasoning

@@ -21,6 +21,7 @@ from tie.ensemble.bridge import same_tokenizer
 from tie.ensemble.engine import MethodRun, make_member, problem_ids
 from tie.ensemble.options import Candidate, Constituent, EnsembleOptions, MethodOutput
 from tie.ensemble.scoring import TIE_ATOL
+from tie.models.backend import logits_span
 
 AVG_RULES = ("mean", "product")
 _HUGE = 1 << 30
@@ -50,11 +51,18 @@ class CombinedBackend:
     def chat_prompt(self, user_message: str, system: str | None = None) -> list[int]:
         return self.backends[0].chat_prompt(user_message, system)
 
-    def logits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None):
+    def logits(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        span: tuple[int, int] | None = None,
+    ):
         outs = [
-            b.logits(
+            logits_span(
+                b,
                 input_ids.to(b.device),
                 None if attention_mask is None else attention_mask.to(b.device),
+                span,
             )
             for b in self.backends
         ]

@@ -30,6 +30,8 @@ from typing import Any
 
 import torch
 
+from tie.models.backend import logits_span
+
 DEFAULT_BOUNDS = (0.05, 20.0)
 
 
@@ -95,8 +97,8 @@ def answer_logits_and_targets(
                 targets[i, len(ans) :] = eos
                 keep[i, len(ans) :] = True
         with torch.no_grad():
-            out = backend.logits(x, state.attention_mask)
-        lg = out[:, a0 : a0 + a_len].float().cpu().clone()  # may be an inference tensor
+            out = logits_span(backend, x, state.attention_mask, (a0, a0 + a_len))
+        lg = out.float().cpu().clone()  # may be an inference tensor
         lg[..., backend.mask_id] = float("-inf")
         all_logits.append(lg[keep])
         all_targets.append(targets[keep])

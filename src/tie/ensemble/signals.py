@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from tie.ensemble.bridge import region_spans
+from tie.models.backend import logits_span
 
 
 def answer_positions_in_a(
@@ -71,5 +72,5 @@ def calibrated_answer_signals(
     """One forward of `backend` on canvases x, signals of the answer region at temperature T."""
     a0, alen = region_spans(layout)["answer"]
     with torch.no_grad():
-        logits = backend.logits(x, attention_mask)[:, a0 : a0 + alen]
+        logits = logits_span(backend, x, attention_mask, (a0, a0 + alen))
     return signals_from_logits(logits, x[:, a0 : a0 + alen], backend, cfg, temperature)

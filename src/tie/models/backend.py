@@ -7,6 +7,7 @@ for a shifted family such as Dream hides the shift).
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -41,7 +42,42 @@ class MDLMBackend(Protocol):
         ...
 
     def logits(
-        self, input_ids: torch.LongTensor, attention_mask: torch.Tensor | None = None
+        self,
+        input_ids: torch.LongTensor,
+        attention_mask: torch.Tensor | None = None,
+        span: tuple[int, int] | None = None,
     ) -> torch.FloatTensor:
-        """Float32 logits [B, L, V] aligned so that position i predicts token i."""
+        """Float32 logits [B, L, V] aligned so that position i predicts token i; with
+        `span=(lo, hi)` only positions lo..hi-1 ([B, hi - lo, V]). `span` is optional for a
+        backend: the decoder passes it only to backends whose `logits` accepts it."""
         ...
+
+
+def check_span(span: tuple[int, int] | None, length: int) -> tuple[int, int]:
+    """(lo, hi) of a logits span over a canvas of `length` (None: all of it)."""
+    if span is None:
+        return 0, length
+    lo, hi = (int(v) for v in span)
+    if not 0 <= lo < hi <= length:
+        raise ValueError(f"logits span {span} is not a non-empty range inside [0, {length}]")
+    return lo, hi
+
+
+def accepts_span(backend) -> bool:
+    """Whether `backend.logits` takes `span=` (optional in the contract)."""
+    try:
+        return "span" in inspect.signature(backend.logits).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def logits_span(
+    backend, input_ids: torch.Tensor, attention_mask: torch.Tensor | None, span: tuple[int, int]
+) -> torch.Tensor:
+    """`backend.logits` of positions span[0]..span[1]-1, computed only there when it can be."""
+    if span is None:
+        return backend.logits(input_ids, attention_mask)
+    if accepts_span(backend):
+        return backend.logits(input_ids, attention_mask, span=span)
+    lo, hi = check_span(span, input_ids.shape[1])
+    return backend.logits(input_ids, attention_mask)[:, lo:hi]

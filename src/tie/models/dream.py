@@ -179,9 +179,11 @@ class DreamModel(PreTrainedModel):
         input_ids: torch.LongTensor,
         attention_mask: torch.Tensor | None = None,
         position_ids: torch.LongTensor | None = None,
+        keep: slice | None = None,
         **kwargs,
     ) -> MaskedLMOutput:
-        """Raw logits [B, L, V] (output i-1 predicts token i).
+        """Raw logits [B, L, V] (output i-1 predicts token i); only the raw positions in `keep`
+        when given (the head runs only there).
 
         Without `position_ids` they come from `attention_mask` (left padding) or are 0..L-1.
         """
@@ -191,6 +193,8 @@ class DreamModel(PreTrainedModel):
             else:
                 position_ids = torch.arange(input_ids.shape[1], device=input_ids.device)[None]
         h = self.model(input_ids, attention_mask, position_ids)
+        if keep is not None:
+            h = h[:, keep]
         if self.lm_head is None:
             return MaskedLMOutput(logits=nn.functional.linear(h, self.model.embed_tokens.weight))
         return MaskedLMOutput(logits=self.lm_head(h))

@@ -149,8 +149,12 @@ class LLaDAModel(nn.Module):
         self.transformer = nn.ModuleDict(modules)
 
     def forward(
-        self, input_ids: torch.LongTensor, attention_mask: torch.Tensor | None = None
+        self,
+        input_ids: torch.LongTensor,
+        attention_mask: torch.Tensor | None = None,
+        keep: slice | None = None,
     ) -> torch.Tensor:
+        """Logits of the positions in `keep` (default all): the head runs only there."""
         t = self.transformer
         x = t.wte(input_ids)
         positions = torch.arange(input_ids.shape[1], device=input_ids.device)
@@ -160,7 +164,7 @@ class LLaDAModel(nn.Module):
         mask = key_padding_mask(attention_mask)
         for block in t.blocks:
             x = block(x, cos, sin, mask)
-        x = t.ln_f(x)
+        x = t.ln_f(x if keep is None else x[:, keep])
         if self.config.weight_tying:
             return nn.functional.linear(x, t.wte.weight)
         return t.ff_out(x)
@@ -189,9 +193,11 @@ class LLaDAModelLM(PreTrainedModel):
         self,
         input_ids: torch.LongTensor,
         attention_mask: torch.Tensor | None = None,
+        keep: slice | None = None,
         **kwargs,
     ) -> MaskedLMOutput:
-        """Logits [B, L, V]; RoPE uses absolute positions 0..L-1, padded keys are masked."""
+        """Logits [B, L, V] (only the positions in `keep` when given); RoPE uses absolute
+        positions 0..L-1, padded keys are masked."""
         if kwargs.get("position_ids") is not None:
             raise ValueError("LLaDA takes no position_ids: RoPE runs on the absolute index")
-        return MaskedLMOutput(logits=self.model(input_ids, attention_mask))
+        return MaskedLMOutput(logits=self.model(input_ids, attention_mask, keep))

@@ -7,12 +7,13 @@ output at i-1 predicts token i; `logits()` realigns it so position i predicts to
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable
 
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from tie.models.backend import BackendInfo
+from tie.models.backend import BackendInfo, check_span
 from tie.models.chat import encode_chat
 from tie.models.dream import positions_from_mask
 
@@ -96,6 +97,7 @@ class TransformersBackend:
         self.tokenizer = tokenizer
         self.family = family
         self.remote = remote
+        self._takes_keep = not remote and "keep" in inspect.signature(model.forward).parameters
         self.mask_id = resolve_mask_id(getattr(cfg, "mask_token_id", None), tokenizer)
         self.eos_ids = resolve_eos_ids(
             tokenizer,
@@ -162,9 +164,21 @@ class TransformersBackend:
             return None  # nothing masked: let the model take its unmasked path
         return attention_mask
 
-    def _raw(self, ids: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        if not self.remote:
-            return self.model(ids, attention_mask=mask).logits
+    def _raw(
+        self, ids: torch.Tensor, mask: torch.Tensor | None, keep: slice | None = None
+    ) -> torch.Tensor:
+        """Raw logits; `keep` (raw positions) lets our classes run the head only there. Models
+        without that argument (the authors' remote code) compute every position, sliced here."""
+        if keep is not None and self._takes_keep:
+            return self.model(ids, attention_mask=mask, keep=keep).logits
+        full = (
+            self._raw_remote(ids, mask)
+            if self.remote
+            else self.model(ids, attention_mask=mask).logits
+        )
+        return full if keep is None else full[:, keep]
+
+    def _raw_remote(self, ids: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         if self.family == "dream":
             if mask is None:
                 return self.model(ids).logits
@@ -179,13 +193,24 @@ class TransformersBackend:
 
     @torch.inference_mode()
     def logits(
-        self, input_ids: torch.LongTensor, attention_mask: torch.Tensor | None = None
+        self,
+        input_ids: torch.LongTensor,
+        attention_mask: torch.Tensor | None = None,
+        span: tuple[int, int] | None = None,
     ) -> torch.FloatTensor:
-        """Float32 logits [B, L, V]; position i predicts token i for every family."""
+        """Float32 logits [B, L, V]; position i predicts token i for every family.
+
+        `span=(lo, hi)` returns only positions lo..hi-1 ([B, hi - lo, V]): the head and the
+        float32 copy then cover the decoder's window instead of the whole canvas."""
         mask = self._check_inputs(input_ids, attention_mask)
+        lo, hi = check_span(span, input_ids.shape[1])
         ids = input_ids.to(self.device)
         mask = None if mask is None else mask.to(self.device)
-        out = self._raw(ids, mask).float()
-        if self.info.shift:
-            out = torch.cat([out[:, :1], out[:, :-1]], dim=1)  # position 0 gets a dummy
-        return out
+        if not self.info.shift:
+            return self._raw(ids, mask, None if span is None else slice(lo, hi)).float()
+        # raw output i-1 predicts token i; aligned position 0 gets a dummy (raw output 0)
+        if span is None or lo == 0:  # raw 0 serves twice: dummy at 0, then token 1
+            out = self._raw(ids, mask, None if span is None else slice(0, max(hi - 1, 1)))
+            out = out.float()
+            return torch.cat([out[:, :1], out[:, : hi - 1]], dim=1)
+        return self._raw(ids, mask, slice(lo - 1, hi - 1)).float()

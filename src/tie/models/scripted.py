@@ -17,7 +17,7 @@ import torch
 from tokenizers import Tokenizer, decoders, models
 from transformers import PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
-from tie.models.backend import BackendInfo
+from tie.models.backend import BackendInfo, check_span
 
 LogitsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -108,7 +108,10 @@ class ScriptedBackend:
         return self.tokenizer.encode(text, add_special_tokens=False)
 
     def logits(
-        self, input_ids: torch.LongTensor, attention_mask: torch.Tensor | None = None
+        self,
+        input_ids: torch.LongTensor,
+        attention_mask: torch.Tensor | None = None,
+        span: tuple[int, int] | None = None,
     ) -> torch.FloatTensor:
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
@@ -118,7 +121,8 @@ class ScriptedBackend:
         expected = (*input_ids.shape, self.vocab_size)
         if tuple(out.shape) != expected:
             raise ValueError(f"logits_fn returned shape {tuple(out.shape)}, expected {expected}")
-        return out.float().to(self.device)
+        lo, hi = check_span(span, input_ids.shape[1])
+        return out[:, lo:hi].float().to(self.device)
 
 
 def pseudo_model(

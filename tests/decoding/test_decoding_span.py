@@ -1,0 +1,84 @@
+"""The decoder asking for window-only logits (`span`) decodes exactly as with full logits."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import torch
+from tie_decoding_helpers import random_prompts
+
+from tie.decoding import DecodeConfig, Decoder, build_canvas
+from tie.decoding.decoder import SPAN_MIN_VOCAB
+from tie.models.scripted import ScriptedBackend, make_scripted_backend, pseudo_model
+
+
+def fresh(backend, lengths=(4, 7, 5), reasoning=17, answer=8):
+    prompts = random_prompts(backend, list(lengths), seed=1)
+    return build_canvas(backend, prompts, reasoning, "Answer:", answer)
+
+
+def run_both(backend, cfg, state_fn):
+    """(state, signals) decoded with span off and on, plus the spans the backend was asked for."""
+    out, asked = [], []
+    real = backend.logits
+
+    def spy(input_ids, attention_mask=None, span=None):
+        asked.append(span)
+        return real(input_ids, attention_mask, span=span)
+
+    for span in (False, True):
+        state, sigs = state_fn(), []
+        if span:
+            backend.logits = spy
+        try:
+            Decoder(backend, cfg, span=span).run(
+                state, hook=lambda st, s, sigs=sigs: sigs.append(s)
+            )
+        finally:
+            backend.logits = real
+        out.append((state, sigs))
+    return out, asked
+
+
+@pytest.mark.parametrize(
+    "policy,steps,rounding", [("low_confidence", 24, "strict"), ("low_confidence", None, "ceil"),
+                              ("margin", None, "strict"), ("dream", 24, "strict"),
+                              ("threshold", None, "strict"), ("topk", None, "ceil")],
+)  # fmt: skip
+def test_span_decodes_identically(backend, policy, steps, rounding):
+    block = 8 if rounding == "strict" else 7
+    cfg = DecodeConfig(block_length=block, steps=steps, policy=policy, k=3, rounding=rounding)
+    (whole, s_whole), (part, s_part) = run_both(backend, cfg, lambda: fresh(backend))[0]
+    assert torch.equal(whole.x, part.x) and torch.equal(whole.nfe, part.nfe)
+    assert len(s_whole) == len(s_part)
+    for a, b in zip(s_whole, s_part, strict=True):
+        assert torch.equal(a.committed, b.committed) and torch.equal(a.answer_top1, b.answer_top1)
+        torch.testing.assert_close(b.top1_prob, a.top1_prob, rtol=0, atol=0, equal_nan=True)
+        torch.testing.assert_close(b.entropy, a.entropy, rtol=0, atol=0, equal_nan=True)
+
+
+def test_span_covers_the_window_and_the_answer_only(backend):
+    cfg = DecodeConfig(block_length=8, steps=24)
+    state = fresh(backend)
+    gen0, (_, a1), total = state.layout.gen_start, state.layout.answer, state.layout.total_len
+    _, asked = run_both(backend, cfg, lambda: fresh(backend))
+    assert asked[0] == (gen0, a1) and a1 == total  # first step: block 0 up to the answer
+    assert all(lo >= gen0 and hi == total for lo, hi in asked)
+    assert asked[-1][0] > gen0  # later steps drop the decoded blocks
+
+
+def test_span_auto_only_for_large_vocabularies():
+    small = make_scripted_backend("a", seed=0)
+    assert not Decoder(small).span and Decoder(small, span=True).span
+    big = make_scripted_backend("a", seed=0)
+    big.info = replace(big.info, vocab_size=SPAN_MIN_VOCAB)  # what `auto` reads
+    assert Decoder(big).span and not Decoder(big, span=False).span
+
+    class NoSpan(ScriptedBackend):  # a backend whose logits predate `span=`
+        def logits(self, input_ids, attention_mask=None):
+            return super().logits(input_ids, attention_mask)
+
+    old = NoSpan(pseudo_model(len(big.tokenizer), never=(big.mask_id,)), big.tokenizer)
+    old.info = big.info
+    assert not Decoder(old).span
