@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from tie.bench.models import (
     resolve_source,
 )
 from tie.bench.report import write_outputs
+from tie.runs.meta import git_info
 
 LOGIT_SCORINGS = ("tcc", "top1", "entropy", "margin")
 
@@ -51,17 +51,11 @@ def check_methods(methods: list[str], names: list[str]) -> None:
 
 
 def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=Path(__file__).parent,
-        )
-    except (OSError, subprocess.CalledProcessError):
+    """Short revision of the code measured, marked when the tree had uncommitted changes."""
+    info = git_info()
+    if not info["revision"]:
         return None
-    return out.stdout.strip()
+    return info["revision"][:7] + (" + uncommitted changes" if info["dirty"] else "")
 
 
 def environment(cfg: BenchConfig, meter: Meter) -> dict[str, Any]:
