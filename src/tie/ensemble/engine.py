@@ -62,6 +62,12 @@ class Member:
         return self.state.layout
 
 
+def generated_len(layout: Any) -> int:
+    """Tokens a decode generates (reasoning + answer; the suffix is given): a lossless decode
+    commits at least one per forward, so this bounds its forwards."""
+    return int(layout.reasoning_len) + int(layout.answer_len)
+
+
 def _decode_config(c: Constituent, options: EnsembleOptions) -> Any:
     cfg = c.decode_config
     changes: dict[str, Any] = {}
@@ -139,6 +145,7 @@ class MethodRun:
         self.rounds_led = torch.zeros(m, b, dtype=torch.long)
         self.leaders: list[list[str]] = [[] for _ in range(b)]
         self.scoring_nfe = torch.zeros(b, dtype=torch.long)
+        self.budget_exit = torch.zeros(b, dtype=torch.bool)  # left the relay cycle on budget
         self.wins = torch.zeros(m, dtype=torch.long)
         self.contests = torch.zeros(m, dtype=torch.long)
         self.generator = torch.Generator().manual_seed(options.tie_break_seed)
@@ -315,10 +322,21 @@ class MethodRun:
         for i in range(len(self.members)):
             self.contests[i] += len(contested)
             self.wins[i] += int((leader[contested] == i).sum())
+        # A relay across tokenizers drops committed tokens after a gap, so relays alone need not
+        # make progress (mid-block intervals can cycle forever). A problem whose members have spent
+        # a whole decode's budget (one forward per generated token) leaves the cycle after this
+        # relay; each member then finishes it on its own, which always terminates. A relay that
+        # loses nothing finishes within that budget, so this changes nothing there.
+        spent = torch.stack([m.nfe[rows] >= generated_len(m.layout) for m in self.members])
+        spent = spent.any(0)
+        over = spent & ~completed
+        self.budget_exit[rows[over]] = True
         if self.tracer is not None:
-            self._trace_round(rnd, rows, all_scores, source, leader, tied, relay, eligible, stats)
+            self._trace_round(
+                rnd, rows, all_scores, source, leader, tied, relay, eligible, stats, over
+            )
         new = in_cycle.clone()
-        new[rows[completed]] = False  # the others finish independently
+        new[rows[completed | over]] = False  # the others finish independently
         return new
 
     def _relay(self, rows: torch.Tensor, leader: torch.Tensor) -> dict[tuple[int, int], Any]:
@@ -352,7 +370,9 @@ class MethodRun:
                 dst.round_valid[cpu_rows] = False
         return stats
 
-    def _trace_round(self, rnd, rows, scores, source, leader, tied, relay, eligible, stats) -> None:
+    def _trace_round(
+        self, rnd, rows, scores, source, leader, tied, relay, eligible, stats, over
+    ) -> None:
         for j, b in enumerate(rows.tolist()):
             lead_name = self.members[leader[j]].name
             for i, mem in enumerate(self.members):
@@ -376,6 +396,7 @@ class MethodRun:
                         "tie_rule": self.options.tie_break,
                         "gated": bool(eligible is not None and not eligible[i, j]),
                         "relayed": bool(relay[j]),
+                        "budget_exit": bool(over[j]),
                         "replaced": bool(relay[j]) and i != int(leader[j]),
                         "bridge": bridge,
                         "tokens_dropped": text.tokens_dropped,
@@ -469,6 +490,7 @@ class MethodRun:
                     wall_s=wall_s / self.batch,
                     candidates=[dataclasses.asdict(c) for c in cands],
                     leaders=list(self.leaders[b]),
+                    extra={"budget_exit": True} if bool(self.budget_exit[b]) else {},
                 )
             )
         return outs

@@ -39,6 +39,7 @@ ROUNDS = pa.schema(
         ("tie_rule", pa.string()),
         ("gated", pa.bool_()),
         ("relayed", pa.bool_()),  # a relay happened for this problem after this round
+        ("budget_exit", pa.bool_()),  # the problem left the relay cycle on its step budget
         ("replaced", pa.bool_()),  # this model's state was replaced by the leader's
         ("bridge", pa.string()),  # none | copy | text
         ("tokens_dropped", pa.int32()),
