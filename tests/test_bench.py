@@ -98,6 +98,11 @@ def test_real_shape_configs_keep_the_published_shapes():
     assert family == "dream" and (cfg["hidden_size"], cfg["mask_token_id"]) == (3584, 151666)
     _, tiny = real_shape_config("dream-7b", "tiny")
     assert tiny["vocab_size"] == 512 and tiny["mask_token_id"] < 512
+    # "vocab": the published vocabulary and special ids, a small body
+    for name, vocab, mask in (("llada-8b", 126464, 126336), ("dream-7b", 152064, 151666)):
+        family, cfg = real_shape_config(name, "vocab")
+        width = cfg["d_model"] if family == "llada" else cfg["hidden_size"]
+        assert (cfg["vocab_size"], cfg["mask_token_id"], width) == (vocab, mask, 256)
 
 
 @pytest.mark.parametrize(

@@ -32,31 +32,33 @@ ZOO_MEMBERS = ("llada-a", "dream-b", "llada-c")
 REAL_MODELS = {"llada-8b": "llada-8b-instruct", "dream-7b": "dream-7b-instruct"}
 MEMBER_DIR = Path(__file__).resolve().parents[3] / "conf" / "member"
 
-# Shapes used by real_size="tiny": every field the family config needs, tiny values.
-_TINY_ARCH = {
-    "llada": {"d_model": 32, "n_heads": 4, "n_kv_heads": 4, "n_layers": 1, "mlp_hidden_size": 64},
-    "dream": {
-        "hidden_size": 32,
+
+def small_arch(family: str, width: int, layers: int) -> dict[str, int]:
+    """Every shape field a family config needs, at a small width (4 heads; Dream keeps GQA)."""
+    if family == "llada":
+        return {
+            "d_model": width,
+            "n_heads": 4,
+            "n_kv_heads": 4,
+            "n_layers": layers,
+            "mlp_hidden_size": 2 * width,
+        }
+    return {
+        "hidden_size": width,
         "num_attention_heads": 4,
         "num_key_value_heads": 2,
-        "num_hidden_layers": 1,
-        "intermediate_size": 64,
-    },
-}
+        "num_hidden_layers": layers,
+        "intermediate_size": 2 * width,
+    }
+
+
+# real_size="tiny": every code path, tiny shapes and vocabulary (tests of the GPU path on CPU).
+_TINY_ARCH = {f: small_arch(f, 32, 1) for f in ("llada", "dream")}
 _TINY_VOCAB = 512
-# Shapes used by real_size="vocab": the published vocabulary and special ids with a small body,
-# so the vocabulary-dependent costs of decoding (output head, softmax, float32 copies) are real
-# while a CPU can still run it.
-_VOCAB_ARCH = {
-    "llada": {"d_model": 256, "n_heads": 4, "n_kv_heads": 4, "n_layers": 2, "mlp_hidden_size": 512},
-    "dream": {
-        "hidden_size": 256,
-        "num_attention_heads": 4,
-        "num_key_value_heads": 2,
-        "num_hidden_layers": 2,
-        "intermediate_size": 512,
-    },
-}
+# real_size="vocab": the published vocabulary and special ids with a small body, so the
+# vocabulary-dependent costs of decoding (output head, softmax, float32 copies) are real while a
+# CPU can still run it.
+_VOCAB_ARCH = {f: small_arch(f, 256, 2) for f in ("llada", "dream")}
 # Special tokens of the published tokenizers: (token, config key that holds its id, or a fixed id).
 _REAL_SPECIALS = {
     "llada": {
