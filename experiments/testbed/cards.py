@@ -16,6 +16,11 @@ ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "experiments" / "testbed" / "results"
 
 
+def _count(value: float | None) -> str:
+    """A mean change count, or '-' when there were no such answers."""
+    return "-" if value is None or value != value else f"{value:.2f}"
+
+
 def member_section(name: str, tags: list[str]) -> str:
     lines = [
         MEASURED_BEGIN,
@@ -38,8 +43,8 @@ def member_section(name: str, tags: list[str]) -> str:
         lines.append(
             f"| {tag} | {cfg['task']} (mix {cfg['mix']}) | {cfg['split']} / {cfg['seed']} / "
             f"{cfg['n']} | {entry['accuracy']:.1f} [{entry['ci95'][0]:.1f}, {entry['ci95'][1]:.1f}]"
-            f" | {cats} | {prem.get('tcc_correct', float('nan')):.2f} / "
-            f"{prem.get('tcc_incorrect', float('nan')):.2f} |"
+            f" | {cats} | {_count(prem.get('tcc_correct'))} / "
+            f"{_count(prem.get('tcc_incorrect'))} |"
         )
     lines.append(MEASURED_END)
     return "\n".join(lines)

@@ -184,12 +184,12 @@ def summarise(records: list[dict], methods: list[str], args, timings: dict) -> d
             name = m.split(":", 1)[1]
             right = [r["change_counts"][name] for r in by[m] if r["correct"]]
             wrong = [r["change_counts"][name] for r in by[m] if not r["correct"]]
-            mr = sum(right) / len(right) if right else float("nan")
-            mw = sum(wrong) / len(wrong) if wrong else float("nan")
+            mr = sum(right) / len(right) if right else None  # None: no such answers
+            mw = sum(wrong) / len(wrong) if wrong else None
             entry["premise"] = {
                 "tcc_correct": mr,
                 "tcc_incorrect": mw,
-                "ratio": mw / mr if mr else None,
+                "ratio": mw / mr if mr and mw is not None else None,
             }
         if m.startswith("tie:"):
             leads = [r["leaders"] for r in by[m] if len(r["leaders"]) > 1]
