@@ -2,8 +2,10 @@
 
 from types import SimpleNamespace
 
+import pytest
 import torch
 
+from tie.ensemble import EnsembleOptions
 from tie.ensemble.bridge import (
     committed_text,
     fill_eos_id,
@@ -88,3 +90,36 @@ def test_translate_rows_places_regions_after_target_prompt():
     assert b.tokenizer.decode(row[2:3]) == "the" and row[3:7] == [mb] * 4
     assert b.tokenizer.decode(row[8:9]) == "7" and row[9:] == [fill_eos_id(b)] * 3
     assert stats[0].tokens_dropped == 0 and not stats[0].roundtrip_mismatch
+
+
+def test_offsets_rule_keeps_committed_runs_after_gaps():
+    a, b = make_scripted_backend("a"), make_scripted_backend("b")
+    m = a.mask_id
+    src = _enc(a, "ab") + [m, m] + _enc(a, "cd") + [m] + _enc(a, "e") + [m, m]
+    dropped_new, dropped = translate_region(src, a, 10, b)  # default rule: the prefix only
+    assert dropped_new[:2] == _enc(b, "ab") and set(dropped_new[2:]) == {b.mask_id}
+    assert dropped.tokens_dropped == 3
+    new, stats = translate_region(src, a, 10, b, gaps="offsets")
+    mb = b.mask_id
+    assert new == _enc(b, "ab") + [mb, mb] + _enc(b, "cd") + [mb] + _enc(b, "e") + [mb, mb]
+    assert (stats.tokens_dropped, stats.tokens_truncated, stats.roundtrip_mismatch) == (0, 0, False)
+    back, _ = translate_region(new, b, 10, a, gaps="offsets")  # one char per token: exact
+    assert back == src
+    # an EOS inside a later run closes the region there; what follows it is dropped
+    eos = a.tokenizer.eos_token_id
+    src = _enc(a, "ab") + [m] + _enc(a, "c") + [eos] + _enc(a, "x") + [m]
+    new, stats = translate_region(src, a, 8, b, gaps="offsets")
+    assert new == _enc(b, "ab") + [mb] + _enc(b, "c") + [fill_eos_id(b)] * 4
+    assert stats.tokens_dropped == 1
+    # a merged target piece shifts later runs left; the region is still filled to its length
+    src = _enc(a, "the") + [m] + _enc(a, "z") + [m] * 3
+    new, _ = translate_region(src, a, 8, b, gaps="offsets")
+    assert new == _enc(b, "the") + [mb] + _enc(b, "z") + [mb] * 5 and len(_enc(b, "the")) == 1
+
+
+def test_unknown_gap_rule_is_named():
+    a, b = make_scripted_backend("a"), make_scripted_backend("b")
+    with pytest.raises(ValueError, match="bridge gap rule 'nope'"):
+        translate_region(_enc(a, "ab"), a, 4, b, gaps="nope")
+    with pytest.raises(ValueError, match="bridge_gaps"):
+        EnsembleOptions(bridge_gaps="nope")

@@ -71,3 +71,24 @@ def test_alternating_lossy_relays_end_within_the_budget(tmp_path):
     exits = rounds[rounds["budget_exit"]]
     assert set(exits["id"]) == set(rounds["id"]) and len(exits) == 2 * len(outs)  # per model
     assert (rounds["tokens_dropped"] > 0).any()  # the relays did lose tokens
+
+
+@pytest.mark.timeout(60)
+def test_offsets_bridge_makes_the_same_relays_lossless(tmp_path):
+    cfg = DecodeConfig(block_length=8, rounding="ceil")
+    members = [
+        Constituent("a", right_to_left("a", 0), cfg),
+        Constituent("b", right_to_left("b", 1), cfg),
+    ]
+    options = EnsembleOptions(interval=INTERVAL, tie_break="own_top1", bridge_gaps="offsets")
+    with Tracer(tmp_path) as tracer:
+        outs = run_method(
+            "tie:tcc", members, ["q1"], TinyTask(), options,
+            rows=[{"id": "p0", "gold": "xxxx"}], tracer=tracer,
+        )  # fmt: skip
+    (o,) = outs
+    assert "budget_exit" not in o.extra and o.prediction == "xxxx"
+    assert len(set(o.leaders)) == 2  # still alternating, now without losing work
+    rounds = read_traces(tmp_path)["rounds"]
+    assert (rounds["tokens_dropped"] == 0).all() and not rounds["budget_exit"].any()
+    assert o.nfe <= 2 * (REASONING + ANSWER + INTERVAL)

@@ -5,6 +5,11 @@ committed prefix is decoded, re-encoded by the target without special tokens and
 start of the target's region; the rest stays masked. A committed EOS run in that prefix (or a
 fully committed region) closes the region: the target fills the rest with its own EOS. Every
 translation reports what it lost.
+
+`gaps="offsets"` (TIE_SPEC's optional rule) keeps what comes after a gap instead: every committed
+run is translated on its own and placed after as many target masks as the gap had source masks
+(exact when both vocabularies spell one character per token around the gap; otherwise the runs
+keep their order and the gaps their token width).
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+
+from tie.ensemble.options import BRIDGE_GAPS
 
 
 @dataclass
@@ -75,10 +82,47 @@ def committed_text(ids: list[int], tokenizer, mask_id: int, eos_ids) -> tuple[st
     return text, closed, dropped
 
 
-def translate_region(ids: list[int], src, length: int, tgt) -> tuple[list[int], BridgeStats]:
+GAP_RULES = BRIDGE_GAPS
+
+
+def _encode(tgt, text: str) -> list[int]:
+    return tgt.tokenizer.encode(text, add_special_tokens=False) if text else []
+
+
+def _runs(ids: list[int], mask_id: int) -> list[tuple[int, int, list[int]]]:
+    """(masks before it, start index, committed run) for every maximal committed run."""
+    out, gap, start, run = [], 0, 0, []
+    for k, t in enumerate(ids + [mask_id]):
+        if t != mask_id:
+            start = k if not run else start
+            run.append(t)
+            continue
+        if run:
+            out.append((gap, start, run))
+            gap, run = 0, []
+        gap += k < len(ids)
+    return out
+
+
+def _tail_after_gap(ids: list[int], src) -> bool:
+    """Committed tokens after the first gap, with no EOS before it (an open region)."""
+    if src.mask_id not in ids:
+        return False
+    gap = ids.index(src.mask_id)
+    eos = set(src.eos_ids)
+    return not any(t in eos for t in ids[:gap]) and any(t != src.mask_id for t in ids[gap:])
+
+
+def translate_region(
+    ids: list[int], src, length: int, tgt, gaps: str = "drop"
+) -> tuple[list[int], BridgeStats]:
     """One region of `src` tokens -> `length` target tokens (text, then EOS or masks)."""
+    if gaps not in GAP_RULES:
+        raise ValueError(f"unknown bridge gap rule {gaps!r}; expected one of {GAP_RULES}")
+    if gaps == "offsets" and _tail_after_gap(ids, src):
+        return _translate_runs(ids, src, length, tgt)
     text, closed, dropped = committed_text(ids, src.tokenizer, src.mask_id, src.eos_ids)
-    new = tgt.tokenizer.encode(text, add_special_tokens=False) if text else []
+    new = _encode(tgt, text)
     truncated = max(0, len(new) - length)
     new = new[:length]
     back = tgt.tokenizer.decode(new, skip_special_tokens=True) if new else ""
@@ -86,13 +130,42 @@ def translate_region(ids: list[int], src, length: int, tgt) -> tuple[list[int], 
     return new + [fill] * (length - len(new)), BridgeStats(dropped, truncated, back != text)
 
 
+def _translate_runs(ids: list[int], src, length: int, tgt) -> tuple[list[int], BridgeStats]:
+    """`gaps="offsets"`: each committed run after its gap's width in target masks; an EOS inside
+    a run closes the region there (as in the prefix rule)."""
+    eos, out, dropped, mismatch, closed = set(src.eos_ids), [], 0, False, False
+    for gap, start, run in _runs(ids, src.mask_id):
+        out += [tgt.mask_id] * gap
+        end = next((j for j, t in enumerate(run) if t in eos), None)
+        if end is not None:  # closed: committed non-EOS tokens from here on are dropped
+            dropped += sum(t != src.mask_id and t not in eos for t in ids[start + end :])
+            run, closed = run[:end], True
+        text = src.tokenizer.decode(run, skip_special_tokens=True) if run else ""
+        new = _encode(tgt, text)
+        mismatch |= (tgt.tokenizer.decode(new, skip_special_tokens=True) if new else "") != text
+        out += new
+        if closed:
+            break
+    truncated = sum(t != tgt.mask_id for t in out[length:])
+    out = out[:length]
+    fill = fill_eos_id(tgt) if closed else tgt.mask_id
+    return out + [fill] * (length - len(out)), BridgeStats(dropped, truncated, mismatch)
+
+
 def translate_rows(
-    x_src: torch.Tensor, src, src_layout, template: torch.Tensor, tgt, tgt_layout
+    x_src: torch.Tensor,
+    src,
+    src_layout,
+    template: torch.Tensor,
+    tgt,
+    tgt_layout,
+    gaps: str = "drop",
 ) -> tuple[torch.Tensor, list[BridgeStats]]:
     """Translate canvases [N, Ls] of `src` into `tgt` canvases built on `template` [N, Lt].
 
     `template` holds the target's own prompt and suffix for the same problems; its regions are
-    overwritten by the translated text.
+    overwritten by the translated text. `gaps`: what happens to committed tokens after a masked
+    gap (module docstring).
     """
     if x_src.shape[0] != template.shape[0]:
         raise ValueError(f"{x_src.shape[0]} source rows but {template.shape[0]} target rows")
@@ -104,7 +177,7 @@ def translate_rows(
         total = BridgeStats()
         for region, (s0, slen) in src_spans.items():
             t0, tlen = tgt_spans[region]
-            new, st = translate_region(row[s0 : s0 + slen], src, tlen, tgt)
+            new, st = translate_region(row[s0 : s0 + slen], src, tlen, tgt, gaps)
             if tlen:
                 out[i, t0 : t0 + tlen] = torch.tensor(new, dtype=out.dtype)
             total += st

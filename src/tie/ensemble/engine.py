@@ -234,6 +234,7 @@ class MethodRun:
             dst.template[rows.to(dst.template.device)].cpu(),
             dst.backend,
             dst.layout,
+            self.options.bridge_gaps,
         )
         return x.to(dev), dst.state.attention_mask[rows.to(dev)], stats
 
@@ -361,6 +362,7 @@ class MethodRun:
                         dst.template[src_rows.to(dst.template.device)].cpu(),
                         dst.backend,
                         dst.layout,
+                        self.options.bridge_gaps,
                     )
                     dst.state.set_canvas_rows(dev_rows, x.to(dst.state.x.device))
                 for b, st in zip(src_rows.tolist(), per_row):

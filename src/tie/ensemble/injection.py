@@ -65,7 +65,13 @@ def run_injection(
             x_b = x_a
         else:
             x_b, _ = translate_rows(
-                x_a, a.backend, a.layout, inj.template.cpu(), inj.backend, inj.layout
+                x_a,
+                a.backend,
+                a.layout,
+                inj.template.cpu(),
+                inj.backend,
+                inj.layout,
+                options.bridge_gaps,
             )
         inj.state.set_canvas_rows(torch.arange(len(prompts)), x_b.to(inj.state.x.device))
         _finish(run_i)

@@ -14,6 +14,7 @@ FINAL_SELECTIONS = ("lowest_tcc", "best_model", "most_selected")
 TIE_BREAKS = ("own_top1", "model_order", "random")
 ON_COMPLETE = ("finish_independently", "relay_then_finish")
 SELECTION_TCC = ("whole_decode", "last_round")
+BRIDGE_GAPS = ("drop", "offsets")  # = tie.ensemble.bridge.GAP_RULES
 
 # Spellings used in early configs, mapped to the canonical values above.
 _ALIASES = {
@@ -59,6 +60,7 @@ class EnsembleOptions:
     gating: GatingOptions | dict[str, Any] | None = None
     calibration: dict[str, float] | None = None  # per-model temperature for logit metrics
     trace_steps: bool = True
+    bridge_gaps: str = "drop"  # cross-tokenizer relay, tokens after a gap: drop | offsets
 
     def __post_init__(self) -> None:
         for name in ("final_selection", "tie_break", "on_complete", "selection_tcc"):
@@ -78,6 +80,7 @@ class EnsembleOptions:
             ("tie_break", self.tie_break, TIE_BREAKS),
             ("on_complete", self.on_complete, ON_COMPLETE),
             ("selection_tcc", self.selection_tcc, SELECTION_TCC),
+            ("bridge_gaps", self.bridge_gaps, BRIDGE_GAPS),
         ]
         for name, value, allowed in checks:
             if value not in allowed:
