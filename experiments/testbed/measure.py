@@ -43,6 +43,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--interval", type=int, default=8)
     p.add_argument("--block", type=int, default=8)
     p.add_argument("--tie-break", default="own_top1")
+    p.add_argument("--bridge-gaps", default="drop", choices=["drop", "offsets"])
     p.add_argument("--chunk", type=int, default=250)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--n-boot", type=int, default=5000)
@@ -87,7 +88,9 @@ def run_all(args: argparse.Namespace) -> dict:
     prompts = [task.build_prompt(r) for r in rows]
     decode = DecodeConfig(block_length=args.block, rounding="ceil")
     constituents = [Constituent(m, load_backend(f"zoo:{m}"), decode) for m in args.members]
-    options = EnsembleOptions(interval=args.interval, tie_break=args.tie_break)
+    options = EnsembleOptions(
+        interval=args.interval, tie_break=args.tie_break, bridge_gaps=args.bridge_gaps
+    )
     methods = expand_methods(args.methods, args.members)
     out_dir = OUT_ROOT / args.tag
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -238,7 +241,9 @@ def render_table(metrics: dict) -> str:
     cats = sorted(next(iter(methods.values()))["per_category"])
     head = (
         f"`{cfg['task']}` split={cfg['split']} seed={cfg['seed']} n={cfg['n']} mix={cfg['mix']}; "
-        f"interval {cfg['interval']}, block {cfg['block']}, tie-break {cfg['tie_break']}\n\n"
+        f"interval {cfg['interval']}, block {cfg['block']}, tie-break {cfg['tie_break']}"
+        f"{', bridge gaps ' + cfg['bridge_gaps'] if cfg.get('bridge_gaps', 'drop') != 'drop' else ''}"
+        "\n\n"
     )
     lines = [
         "| method | acc % [95% CI] | vs best single | vs post | "
