@@ -44,8 +44,10 @@ def test_default_comparison_set_writes_a_self_describing_run_dir(make_cfg, tmp_p
         "selected_model",
         "nfe",
         "wall_s",
+        "budget_exit",
     ):
         assert key in rows[0]
+    assert all(r["budget_exit"] in (True, False) for r in rows)
 
     on_disk = json.loads((run_dir / "metrics.json").read_text())
     assert on_disk["methods"].keys() == set(METHODS)
@@ -57,6 +59,7 @@ def test_default_comparison_set_writes_a_self_describing_run_dir(make_cfg, tmp_p
         assert s["accuracy"] == pytest.approx(100 * s["n_correct"] / N_PROBLEMS)
         assert s["ci95"][0] <= s["accuracy"] <= s["ci95"][1]
         assert set(s["per_category"]) == {"even", "odd"}
+        assert s["budget_exits"] == sum(r["budget_exit"] for r in mine)
     best = on_disk["best_single"]
     assert best.startswith("single:")
     assert set(on_disk["comparisons"]) == set(METHODS) - {best}

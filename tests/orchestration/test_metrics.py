@@ -43,3 +43,11 @@ def test_paired_comparison_against_the_best_single_model():
 def test_without_single_models_there_is_no_comparison():
     m = compute_metrics(rows("post", [True, False]), ["post"], n_boot=100)
     assert m["best_single"] is None and m["comparisons"] == {}
+
+
+def test_budget_exits_are_counted_per_method():
+    t = rows("tie:tcc", [True, False, True])
+    t[1]["budget_exit"] = True  # rows written before the field existed have no key at all
+    m = compute_metrics(rows("single:a", [True] * 3) + t, ["single:a", "tie:tcc"], n_boot=50)
+    assert m["methods"]["tie:tcc"]["budget_exits"] == 1
+    assert m["methods"]["single:a"]["budget_exits"] == 0

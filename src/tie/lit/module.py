@@ -203,6 +203,7 @@ class EnsemblePredictModule(pl.LightningModule):
                         "reasoning": getattr(out, "reasoning", None),
                         "leaders": _plain(getattr(out, "leaders", None)),
                         "candidates": _plain(getattr(out, "candidates", None)),
+                        "budget_exit": bool((getattr(out, "extra", None) or {}).get("budget_exit")),
                     }
                 )
         if raw_tracer is not None and hasattr(raw_tracer, "close"):

@@ -26,6 +26,8 @@ def _method_summary(rows: list[dict[str, Any]], n_boot: int, seed: int) -> dict[
         "nfe_mean": float(np.mean([r["nfe"] for r in rows])) if rows else float("nan"),
         "wall_s": float(np.sum([r["wall_s"] for r in rows])),
         "wall_s_mean": float(np.mean([r["wall_s"] for r in rows])) if rows else float("nan"),
+        # problems that left TIE's relay cycle on the step budget (lossy cross-tokenizer relays)
+        "budget_exits": sum(bool(r.get("budget_exit")) for r in rows),
         "per_category": {
             c: {"accuracy": 100.0 * float(np.mean(v)), "n": len(v)}
             for c, v in sorted(by_cat.items())
