@@ -123,6 +123,11 @@ def run_all(args: argparse.Namespace) -> dict:
         timings[method] = time.perf_counter() - t0
         acc = sum(r["correct"] for r in records if r["method"] == method) / len(rows)
         print(f"{method}: acc {acc:.3f} ({timings[method]:.0f}s)", flush=True)
+    return write_results(out_dir, records, methods, args, timings)
+
+
+def write_results(out_dir: Path, records, methods, args, timings) -> dict:
+    """predictions.jsonl, metrics.json and table.md of one tag; returns the metrics."""
     with open(out_dir / "predictions.jsonl", "w") as f:
         for r in records:
             f.write(json.dumps(r) + "\n")
@@ -294,13 +299,7 @@ def combine(args: argparse.Namespace) -> dict:
     methods = sorted(set(methods), key=lambda m: order.get(m, len(order)))
     out_dir = OUT_ROOT / args.tag
     out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / "predictions.jsonl", "w") as f:
-        for r in records:
-            f.write(json.dumps(r) + "\n")
-    metrics = summarise(records, methods, args, timings)
-    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    (out_dir / "table.md").write_text(render_table(metrics))
-    return metrics
+    return write_results(out_dir, records, methods, args, timings)
 
 
 def main(argv: list[str] | None = None) -> int:

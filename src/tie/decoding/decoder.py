@@ -316,15 +316,14 @@ class Decoder:
             sel = cand & (sure | best)
         else:
             sel = cand & torch.zeros_like(cand).scatter_(1, order, ar_b < quota[:, None])
-        new = torch.where(sel, x0, xw)
         if ragged:  # clamped window slots repeat seq - 1: write the committed ones only
             ri, ci = sel.nonzero(as_tuple=True)
             row_ids = ri if rows is None else rows[ri]
             state.x[row_ids, pos[ri, ci]] = x0[ri, ci]
         elif rows is None:
-            state.x.scatter_(1, pos, new)
+            state.x.scatter_(1, pos, torch.where(sel, x0, xw))
         else:
-            state.x[rows] = x.scatter_(1, pos, new)
+            state.x[rows] = x.scatter_(1, pos, torch.where(sel, x0, xw))
         if cfg.schedule == "llada":
             carry = torch.where(blk_step < blk_spb, (quota - sel.sum(-1)).clamp(min=0), zero)
         blk_step = blk_step + 1

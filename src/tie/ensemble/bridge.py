@@ -15,6 +15,7 @@ keep their order and the gaps their token width).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import groupby
 
 import torch
 
@@ -82,25 +83,21 @@ def committed_text(ids: list[int], tokenizer, mask_id: int, eos_ids) -> tuple[st
     return text, closed, dropped
 
 
-GAP_RULES = BRIDGE_GAPS
-
-
 def _encode(tgt, text: str) -> list[int]:
     return tgt.tokenizer.encode(text, add_special_tokens=False) if text else []
 
 
 def _runs(ids: list[int], mask_id: int) -> list[tuple[int, int, list[int]]]:
     """(masks before it, start index, committed run) for every maximal committed run."""
-    out, gap, start, run = [], 0, 0, []
-    for k, t in enumerate(ids + [mask_id]):
-        if t != mask_id:
-            start = k if not run else start
-            run.append(t)
-            continue
-        if run:
+    out, gap, start = [], 0, 0
+    for masked, group in groupby(ids, key=lambda t: t == mask_id):
+        run = list(group)
+        if masked:
+            gap = len(run)
+        else:
             out.append((gap, start, run))
-            gap, run = 0, []
-        gap += k < len(ids)
+            gap = 0
+        start += len(run)
     return out
 
 
@@ -117,8 +114,8 @@ def translate_region(
     ids: list[int], src, length: int, tgt, gaps: str = "drop"
 ) -> tuple[list[int], BridgeStats]:
     """One region of `src` tokens -> `length` target tokens (text, then EOS or masks)."""
-    if gaps not in GAP_RULES:
-        raise ValueError(f"unknown bridge gap rule {gaps!r}; expected one of {GAP_RULES}")
+    if gaps not in BRIDGE_GAPS:
+        raise ValueError(f"unknown bridge gap rule {gaps!r}; expected one of {BRIDGE_GAPS}")
     if gaps == "offsets" and _tail_after_gap(ids, src):
         return _translate_runs(ids, src, length, tgt)
     text, closed, dropped = committed_text(ids, src.tokenizer, src.mask_id, src.eos_ids)

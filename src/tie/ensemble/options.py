@@ -14,7 +14,7 @@ FINAL_SELECTIONS = ("lowest_tcc", "best_model", "most_selected")
 TIE_BREAKS = ("own_top1", "model_order", "random")
 ON_COMPLETE = ("finish_independently", "relay_then_finish")
 SELECTION_TCC = ("whole_decode", "last_round")
-BRIDGE_GAPS = ("drop", "offsets")  # = tie.ensemble.bridge.GAP_RULES
+BRIDGE_GAPS = ("drop", "offsets")  # tie.ensemble.bridge: tokens after a gap
 
 # Spellings used in early configs, mapped to the canonical values above.
 _ALIASES = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Protocol, runtime_checkable
 
 import torch
@@ -65,8 +66,15 @@ def check_span(span: tuple[int, int] | None, length: int) -> tuple[int, int]:
 
 def accepts_span(backend) -> bool:
     """Whether `backend.logits` takes `span=` (optional in the contract)."""
+    logits = backend.logits
+    return _takes_span(getattr(logits, "__func__", logits))
+
+
+@cache
+def _takes_span(fn) -> bool:
+    """Per function, not per call: `logits_span` asks on every decoding step."""
     try:
-        return "span" in inspect.signature(backend.logits).parameters
+        return "span" in inspect.signature(fn).parameters
     except (TypeError, ValueError):
         return False
 
