@@ -44,6 +44,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--block", type=int, default=8)
     p.add_argument("--tie-break", default="own_top1")
     p.add_argument("--bridge-gaps", default="drop", choices=["drop", "offsets"])
+    p.add_argument(
+        "--count-last-commit",
+        action="store_true",
+        help="one look-ahead forward per member and round (EnsembleOptions.count_last_commit)",
+    )
     p.add_argument("--chunk", type=int, default=250)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--n-boot", type=int, default=5000)
@@ -89,7 +94,10 @@ def run_all(args: argparse.Namespace) -> dict:
     decode = DecodeConfig(block_length=args.block, rounding="ceil")
     constituents = [Constituent(m, load_backend(f"zoo:{m}"), decode) for m in args.members]
     options = EnsembleOptions(
-        interval=args.interval, tie_break=args.tie_break, bridge_gaps=args.bridge_gaps
+        interval=args.interval,
+        tie_break=args.tie_break,
+        bridge_gaps=args.bridge_gaps,
+        count_last_commit=args.count_last_commit,
     )
     methods = expand_methods(args.methods, args.members)
     out_dir = OUT_ROOT / args.tag

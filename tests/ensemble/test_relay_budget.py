@@ -92,3 +92,20 @@ def test_offsets_bridge_makes_the_same_relays_lossless(tmp_path):
     rounds = read_traces(tmp_path)["rounds"]
     assert (rounds["tokens_dropped"] == 0).all() and not rounds["budget_exit"].any()
     assert o.nfe <= 2 * (REASONING + ANSWER + INTERVAL)
+
+
+@pytest.mark.timeout(60)
+def test_incumbent_tie_break_keeps_the_first_leader_through_ties():
+    cfg = DecodeConfig(block_length=8, rounding="ceil")
+    members = [
+        Constituent("a", right_to_left("a", 0), cfg),
+        Constituent("b", right_to_left("b", 1), cfg),
+    ]
+    options = EnsembleOptions(interval=INTERVAL, tie_break="incumbent")
+    (o,) = run_method(
+        "tie:tcc", members, ["q1"], TinyTask(), options, rows=[{"id": "p0", "gold": "xxxx"}]
+    )
+    # every round is a tie (no answer ever changes): own_top1 alternates the leader (first test),
+    # the incumbent rule keeps round 0's, so no relay undoes another and no budget is hit
+    assert len(set(o.leaders)) == 1 and len(o.leaders) > 1
+    assert "budget_exit" not in o.extra and o.prediction == "xxxx"

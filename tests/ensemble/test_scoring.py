@@ -67,6 +67,24 @@ def test_argmax_relay_and_tie_rules():
         argmax_with_ties(scores, "own_top1")
 
 
+def test_incumbent_tie_break_keeps_the_previous_leader_only_among_the_tied():
+    scores = torch.tensor([[0.0, -1.0, 0.0], [0.0, -0.5, -2.0], [-3.0, -0.5, 0.0]])
+    own = torch.tensor([[0.2, 0.9, 0.5], [0.8, 0.1, 0.9], [0.9, 0.7, 0.5]])
+    # col0: incumbent 0 is tied -> kept (own_top1 would pick 1); col1: incumbent 0 is beaten ->
+    # own_top1 among the tied (1, 2) -> 2; col2: no incumbent yet -> own_top1 -> model order 0
+    incumbent = torch.tensor([0, 0, -1])
+    leader, tied = argmax_with_ties(scores, "incumbent", own_top1=own, incumbent=incumbent)
+    assert leader.tolist() == [0, 2, 0]
+    assert tied.tolist() == [True, True, True]
+    strict = torch.tensor([[0.0], [-1.0]])  # no tie: the incumbent never overrides the score
+    leader, tied = argmax_with_ties(
+        strict, "incumbent", own_top1=torch.ones(2, 1), incumbent=torch.tensor([1])
+    )
+    assert leader.tolist() == [0] and tied.tolist() == [False]
+    with pytest.raises(ValueError, match="previous round's leaders"):
+        argmax_with_ties(scores, "incumbent", own_top1=own)
+
+
 def test_argmax_respects_gating():
     scores = torch.tensor([[5.0, 5.0], [1.0, 1.0]])
     eligible = torch.tensor([[False, False], [True, False]])

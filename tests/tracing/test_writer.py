@@ -18,6 +18,7 @@ def _step(step, top1, in_a, rnd=0, model="a"):
         n_masked=3,
         committed_pos=[step],
         committed_ids=[7],
+        lookahead=False,
     )
 
 

@@ -144,6 +144,7 @@ class MethodRun:
         self.batch = b
         self.rounds_led = torch.zeros(m, b, dtype=torch.long)
         self.leaders: list[list[str]] = [[] for _ in range(b)]
+        self.last_leader = torch.full((b,), -1, dtype=torch.long)  # -1: no relay yet
         self.scoring_nfe = torch.zeros(b, dtype=torch.long)
         self.budget_exit = torch.zeros(b, dtype=torch.bool)  # left the relay cycle on budget
         self.wins = torch.zeros(m, dtype=torch.long)
@@ -183,7 +184,7 @@ class MethodRun:
         if self.trace_steps:
             self._trace_step(mem, rnd, s, active, n_masked, scores)
 
-    def _trace_step(self, mem, rnd, s, active, n_masked, scores) -> None:
+    def _trace_step(self, mem, rnd, s, active, n_masked, scores, lookahead=False) -> None:
         rows = active.nonzero().flatten().tolist()
         if not rows:
             return
@@ -192,7 +193,7 @@ class MethodRun:
         committed = s.committed.bool().cpu()
         x = mem.state.x.cpu()
         n_masked = n_masked.cpu().tolist()
-        steps = (mem.nfe - 1).tolist()
+        steps = (mem.nfe if lookahead else mem.nfe - 1).tolist()
         for b in rows:
             pos = committed[b].nonzero().flatten()
             self.tracer.add_step(
@@ -210,8 +211,42 @@ class MethodRun:
                     "n_masked": int(n_masked[b]),
                     "committed_pos": pos.tolist(),
                     "committed_ids": x[b, pos].tolist(),
+                    "lookahead": lookahead,
                 }
             )
+
+    def observe_last_commit(self, mem: Member, rows_mask: torch.Tensor, rnd: int) -> None:
+        """One forward (no commit) on the rows still in the relay cycle: the answer's reaction to
+        the round's last commit joins the change counts, as a next step would have seen it."""
+        rows = (rows_mask & ~self.done().any(0)).nonzero().flatten()
+        if len(rows) == 0:
+            return
+        dev = mem.state.x.device
+        r = rows.to(dev)
+        s = mem.decoder.answer_signals(mem.state.x[r], mem.state.attention_mask[r], mem.layout)
+        self.scoring_nfe[rows] += 1
+        delta = step_change_count(
+            mem.prev_top1[r], mem.prev_in_a[r], s.answer_top1, self.options.normalise
+        )
+        delta = delta.cpu()
+        mem.round_count[rows] += delta
+        mem.whole_count[rows] += delta
+        mem.prev_top1[r] = s.answer_top1
+        mem.prev_in_a[r] = s.in_A.bool()
+        scores = logit_scores(s)
+        for k, v in scores.items():
+            mem.last_scores[k][rows] = v.cpu()
+        mem.own_top1[rows] = mem.last_scores["top1"][rows]
+        if self.trace_steps:
+            from tie.decoding.signals import empty_signals
+
+            full = empty_signals(mem.state.x, mem.layout.answer)
+            full.answer_top1[r], full.in_A[r] = s.answer_top1, s.in_A.bool()
+            active = torch.zeros(self.batch, dtype=torch.bool)
+            active[rows] = True
+            n_masked = (mem.state.x == mem.backend.mask_id).sum(dim=1)
+            every = {k: mem.last_scores[k] for k in scores}
+            self._trace_step(mem, rnd, full, active, n_masked, every, lookahead=True)
 
     def done(self) -> torch.Tensor:
         """[M, B] which member has no masked position left."""
@@ -312,13 +347,19 @@ class MethodRun:
         own = torch.stack([m.own_top1[rows] for m in self.members])
         eligible = self.eligible(rows)
         leader, tied = argmax_with_ties(
-            all_scores[self.scoring], opts.tie_break, own, eligible, self.generator
+            all_scores[self.scoring],
+            opts.tie_break,
+            own,
+            eligible,
+            self.generator,
+            incumbent=self.last_leader[rows],
         )
         stats = self._relay(rows[relay], leader[relay])
         for j, b in enumerate(rows.tolist()):
             if relay[j]:
                 self.rounds_led[leader[j], b] += 1
                 self.leaders[b].append(self.members[leader[j]].name)
+                self.last_leader[b] = leader[j]
         contested = relay.nonzero().flatten()
         for i in range(len(self.members)):
             self.contests[i] += len(contested)
@@ -424,6 +465,8 @@ class MethodRun:
                     before = mem.nfe.clone()
                     self.step(mem, rnd)
                     ran |= mem.nfe > before
+                if self.options.count_last_commit and in_cycle.any():
+                    self.observe_last_commit(mem, in_cycle & ran, rnd)
                 mem.last_round_count = torch.where(ran, mem.round_count, mem.last_round_count)
             if in_cycle.any():
                 in_cycle = self.assess_and_relay(rnd, in_cycle)

@@ -11,7 +11,7 @@ from typing import Any
 
 SCORINGS = ("tcc", "top1", "entropy", "margin")
 FINAL_SELECTIONS = ("lowest_tcc", "best_model", "most_selected")
-TIE_BREAKS = ("own_top1", "model_order", "random")
+TIE_BREAKS = ("own_top1", "incumbent", "model_order", "random")
 ON_COMPLETE = ("finish_independently", "relay_then_finish")
 SELECTION_TCC = ("whole_decode", "last_round")
 BRIDGE_GAPS = ("drop", "offsets")  # tie.ensemble.bridge: tokens after a gap
@@ -61,6 +61,10 @@ class EnsembleOptions:
     calibration: dict[str, float] | None = None  # per-model temperature for logit metrics
     trace_steps: bool = True
     bridge_gaps: str = "drop"  # cross-tokenizer relay, tokens after a gap: drop | offsets
+    # The n steps of a round show the answer's reaction to only n - 1 of the round's commits; True
+    # adds one forward per member at the end of each relayed round (no commit, counted in NFE) so
+    # the token change count also sees the reaction to the last one [ours].
+    count_last_commit: bool = False
 
     def __post_init__(self) -> None:
         for name in ("final_selection", "tie_break", "on_complete", "selection_tcc"):
@@ -85,6 +89,11 @@ class EnsembleOptions:
         for name, value, allowed in checks:
             if value not in allowed:
                 raise ValueError(f"EnsembleOptions.{name}={value!r}; expected one of {allowed}")
+        if not isinstance(self.count_last_commit, bool):
+            raise ValueError(
+                f"EnsembleOptions.count_last_commit must be true or false, got "
+                f"{self.count_last_commit!r}"
+            )
         if not isinstance(self.interval, int) or self.interval < 1:
             raise ValueError(f"EnsembleOptions.interval must be an int >= 1, got {self.interval!r}")
         if self.final_selection == "best_model" and not self.best_model:

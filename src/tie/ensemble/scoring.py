@@ -75,11 +75,14 @@ def argmax_with_ties(
     own_top1: torch.Tensor | None = None,
     eligible: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
+    incumbent: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Leader per row from scores [M, B]: argmax, ties by `tie_break` then model order.
 
     Returns (leader [B], tied [B] bool: the top score was shared). `eligible` [M, B] removes
-    gated models (a row with none eligible keeps every model).
+    gated models (a row with none eligible keeps every model). `incumbent` [B]: the previous
+    round's leader (-1: none) for `tie_break="incumbent"`, which keeps it when it is among the
+    tied (a tie is no evidence for handing the canvas over) and otherwise falls back to own_top1.
     """
     scores = scores.to(torch.float64).clone()
     m, b = scores.shape
@@ -89,6 +92,16 @@ def argmax_with_ties(
     best = scores.max(dim=0, keepdim=True).values
     top = (scores >= best - TIE_ATOL) & torch.isfinite(scores) | (scores == best)
     tied = top.sum(dim=0) > 1
+    if tie_break == "incumbent":
+        if incumbent is None:
+            raise ValueError("tie_break='incumbent' needs the previous round's leaders")
+        rows = torch.arange(b, device=scores.device)
+        inc = incumbent.to(scores.device)
+        keep = (inc >= 0) & top[inc.clamp(min=0), rows]
+        only = torch.zeros_like(top)
+        only[inc.clamp(min=0), rows] = True
+        top = torch.where(keep.unsqueeze(0), only, top)
+        tie_break = "own_top1"
     if tie_break == "own_top1":
         if own_top1 is None:
             raise ValueError("tie_break='own_top1' needs the models' own mean answer top-1")

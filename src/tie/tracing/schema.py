@@ -19,6 +19,8 @@ STEPS = pa.schema(
         ("n_masked", pa.int32()),
         ("committed_pos", pa.list_(pa.int32())),
         ("committed_ids", pa.list_(pa.int64())),
+        # a forward without a commit after the round's last step (count_last_commit)
+        ("lookahead", pa.bool_()),
     ]
 )
 

@@ -1,0 +1,92 @@
+"""The n steps of a round see the answer react to only n - 1 of its commits. A member whose answer
+flips on the round's last commit looks stable unless the round ends with one look-ahead forward
+(`EnsembleOptions.count_last_commit`)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tie.decoding import DecodeConfig
+from tie.ensemble import Constituent, EnsembleOptions, run_method
+from tie.models.scripted import ScriptedBackend, make_tokenizer
+from tie.tasks.base import CanvasBudget
+from tie.tracing import Tracer, read_traces, recompute_round_tcc
+
+REASONING, ANSWER, BLOCK = 8, 4, 8
+
+
+class TinyTask:
+    name = "tiny"
+    answer_suffix = "Answer:"
+    budget = CanvasBudget(REASONING, ANSWER)
+
+    def score(self, text, row):
+        return text, text == row["gold"]
+
+
+def member(flips: bool) -> ScriptedBackend:
+    """Writes 'x' in the reasoning, least confident at its first position (committed last);
+    `flips`: the answer's argmax turns from 'x' to 'y' once that position is written."""
+    tok = make_tokenizer("a")
+    x_id, y_id, v = tok.convert_tokens_to_ids("x"), tok.convert_tokens_to_ids("y"), len(tok)
+    mask = tok.mask_token_id
+    r0 = -(REASONING + len("Answer:") + ANSWER)  # first reasoning position, from the right
+
+    def fn(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        b, length = input_ids.shape
+        out = torch.zeros(b, length, v)
+        out[..., x_id] = 5.0 + 0.1 * torch.arange(length, dtype=torch.float32)
+        answer = slice(length - ANSWER, length)
+        written = input_ids[:, length + r0] != mask
+        out[:, answer, x_id] = 3.0
+        if flips:
+            out[:, answer, y_id] = torch.where(written, 6.0, 0.0).unsqueeze(1)
+        out[..., mask] = -1e9
+        return out
+
+    return ScriptedBackend(fn, tokenizer=tok, name="flips" if flips else "steady")
+
+
+def run(count_last_commit: bool, tmp_path):
+    cfg = DecodeConfig(block_length=BLOCK, rounding="ceil")
+    members = [Constituent("flips", member(True), cfg), Constituent("steady", member(False), cfg)]
+    options = EnsembleOptions(
+        interval=BLOCK, tie_break="model_order", count_last_commit=count_last_commit
+    )
+    with Tracer(tmp_path) as tracer:
+        (out,) = run_method(
+            "tie:tcc", members, ["q"], TinyTask(), options, rows=[{"id": "p", "gold": "xxxx"}],
+            tracer=tracer,
+        )  # fmt: skip
+    traces = read_traces(tmp_path)
+    rounds, steps = traces["rounds"], traces["steps"]
+    first = rounds[rounds["round"] == 0].set_index("model")["score_tcc"].to_dict()
+    # the logged round scores are what the step trace (look-ahead rows included) adds up to
+    redone = recompute_round_tcc(steps).set_index(["round", "model"])["score_tcc"]
+    for r in rounds.itertuples():
+        assert redone[(r.round, r.model)] == pytest.approx(r.score_tcc)
+    assert steps["lookahead"].sum() == (2 if count_last_commit else 0)
+    return out, first
+
+
+def test_last_commit_is_invisible_by_default(tmp_path):
+    out, first = run(False, tmp_path)
+    assert first == {"flips": 0.0, "steady": 0.0}  # a tie: model order picks the flipper
+    assert out.leaders == ["flips"]
+    assert out.nfe == 2 * (REASONING + ANSWER)
+
+
+def test_look_ahead_sees_the_flip_and_relays_the_steady_member(tmp_path):
+    out, first = run(True, tmp_path)
+    assert first == {"flips": pytest.approx(-1.0), "steady": 0.0}  # all 4 answer slots moved
+    assert out.leaders == ["steady"]
+    assert out.prediction == "xxxx"
+    assert out.nfe == 2 * (REASONING + ANSWER) + 2  # one look-ahead per member, one relayed round
+    flipper = next(c for c in out.candidates if c["model"] == "flips")
+    assert flipper["change_count"] == pytest.approx(1.0)  # joins the whole-decode count once
+
+
+def test_option_is_validated():
+    with pytest.raises(ValueError, match="count_last_commit"):
+        EnsembleOptions(count_last_commit="yes")
