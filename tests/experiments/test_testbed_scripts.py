@@ -1,0 +1,74 @@
+"""The testbed's report scripts: role bookkeeping of relay rounds and paired variant tables."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from tie.tasks.synth_world import get_world
+
+SCRIPTS = Path(__file__).resolve().parents[2] / "experiments" / "testbed"
+
+
+def load_script(name: str):
+    spec = importlib.util.spec_from_file_location(f"testbed_{name}", SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_round_roles_sorts_members_by_what_they_own():
+    rr = load_script("round_roles")
+    w = get_world()
+    a, b = w.names[w.private(0)[0]], w.names[w.private(1)[0]]
+    row = {"id": "p", "category": "mixed2", "reasoning": f"{a}=01;{b}=02;01+02=03;"}
+    members = ["m0", "m1", "m2"]
+
+    def rnd(j, scores, leader, tied):
+        return [
+            {"id": "p", "round": j, "model": m, "score_tcc": s, "leader": leader, "tied": tied}
+            for m, s in zip(members, scores)
+        ]
+
+    # round 0 writes group 0's fact: m0 owner, m1 co-owner, m2 outsider; m1 wins a tie
+    # round 1 writes group 1's fact: m1 owner, m0 co-owner; the owner wins outright
+    rounds = rnd(0, [0.0, 0.0, -1.0], "m1", True) + rnd(1, [-0.5, 0.0, -0.5], "m1", False)
+    stats = rr.tabulate([row], rounds, members)["mixed2"]
+    assert stats["fact_rounds"] == 2 and stats["tied"] == 0.5
+    assert stats["owner"] == {"no_change": 1.0, "mean_change": 0.0, "led": 0.5}
+    assert stats["co-owner"] == {"no_change": 0.5, "mean_change": 0.25, "led": 0.5}
+    assert stats["outsider"] == {"no_change": 0.0, "mean_change": 0.75, "led": 0.0}
+
+
+def _write(root: Path, tag: str, seed: int, rows: list[dict]) -> None:
+    (root / tag).mkdir(parents=True)
+    cfg = {"task": "synth_math", "split": "dev", "seed": seed, "n": 4, "mix": "default"}
+    (root / tag / "metrics.json").write_text(json.dumps({"config": cfg, "methods": {}}))
+    (root / tag / "predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def _rows(method: str, correct: list[bool], leaders: list[str] | None = None) -> list[dict]:
+    return [
+        {"id": f"p{i}", "method": method, "category": "single" if i < 2 else "mixed2",
+         "correct": c, "leaders": leaders or []}
+        for i, c in enumerate(correct)
+    ]  # fmt: skip
+
+
+def test_variants_table_pairs_each_variant_with_post(tmp_path, monkeypatch):
+    v = load_script("variants")
+    monkeypatch.setattr(v, "RESULTS", tmp_path)
+    _write(tmp_path, "base", 8, _rows("post", [True, False, False, False]))
+    _write(tmp_path, "var", 8, _rows("tie:tcc", [True, True, True, False], ["a", "b", "b"]))
+    text = v.table("base", [("x", "var")], n_boot=200)
+    line = next(ln for ln in text.splitlines() if ln.startswith("| x |"))
+    # 75% vs 25% (+50 points); per category mixed2 50%, single 100%; leader change 1 of 2
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    assert cells[1] == "75.0" and cells[2].startswith("+50.0")
+    assert cells[3:] == ["50.0", "100.0", "0.50"]
+    _write(tmp_path, "other", 9, _rows("tie:tcc", [True] * 4))
+    with pytest.raises(ValueError, match="seed"):
+        v.table("base", [("y", "other")])
