@@ -100,7 +100,8 @@ def tabulate(rows: list[dict], rounds: list[dict], members: list[str]) -> dict:
 def render(stats: dict, args: argparse.Namespace) -> str:
     lines = [
         f"`synth_math` split=dev seed={args.seed} n={args.n}; TIE(tcc), interval {args.interval},"
-        f" tie-break {args.tie_break}; private-fact rounds only",
+        f" tie-break {args.tie_break}, count_last_commit {args.count_last_commit}; private-fact"
+        " rounds only",
         "",
         "| category | fact rounds | tied | role | no answer change | mean change | led |",
         "|---|---|---|---|---|---|---|",
@@ -124,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--members", nargs="+", default=["llada-a", "dream-b", "llada-c"])
     p.add_argument("--interval", type=int, default=8)
     p.add_argument("--tie-break", default="own_top1")
+    p.add_argument("--count-last-commit", action="store_true")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
 
@@ -137,7 +139,12 @@ def main(argv: list[str] | None = None) -> int:
     rows = task.load().to_list()
     decode = DecodeConfig(block_length=8, rounding="ceil")
     constituents = [Constituent(m, load_backend(f"zoo:{m}"), decode) for m in args.members]
-    options = EnsembleOptions(interval=args.interval, tie_break=args.tie_break, trace_steps=False)
+    options = EnsembleOptions(
+        interval=args.interval,
+        tie_break=args.tie_break,
+        count_last_commit=args.count_last_commit,
+        trace_steps=False,
+    )
     log = RoundLog()
     prompts = [task.build_prompt(r) for r in rows]
     run_method("tie:tcc", constituents, prompts, task, options, tracer=log, rows=rows)
