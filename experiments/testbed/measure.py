@@ -28,6 +28,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[2]
 OUT_ROOT = ROOT / "experiments" / "testbed" / "results"
 SCORINGS = ("tcc", "top1", "entropy", "margin")
+TIE_BREAK_RULES = {
+    "own_top1": "ties in the relay score broken by the trajectory's mean answer top-1 under its "
+    "own model, then model order",
+    "incumbent": "ties keep the previous round's leader when it is tied, else own_top1",
+    "model_order": "ties go to the first model in the configured order",
+    "random": "ties broken uniformly at random (seeded)",
+}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -42,7 +49,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--methods", nargs="+", default=["single", "post", "tie"])
     p.add_argument("--interval", type=int, default=8)
     p.add_argument("--block", type=int, default=8)
-    p.add_argument("--tie-break", default="own_top1")
+    p.add_argument("--tie-break", default="own_top1", choices=sorted(TIE_BREAK_RULES))
     p.add_argument("--bridge-gaps", default="drop", choices=["drop", "offsets"])
     p.add_argument(
         "--count-last-commit",
@@ -164,8 +171,7 @@ def summarise(records: list[dict], methods: list[str], args, timings: dict) -> d
     res: dict = {
         "config": {
             **vars(args),
-            "relay_tie_break": f"{args.tie_break} (ties in the relay score broken by the "
-            "trajectory's mean answer top-1 under its own model, then model order)",
+            "relay_tie_break": f"{args.tie_break} ({TIE_BREAK_RULES.get(args.tie_break, '?')})",
             "interval_vs_fact_spacing": f"interval {args.interval} steps = {args.interval} "
             f"tokens at one token per step; block {args.block}; synth_math facts are 8 "
             "characters each, one per block, so each round writes one fact",
