@@ -6,23 +6,14 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny_task import TinyTask
 
 from tie.decoding import DecodeConfig
 from tie.ensemble import Constituent, EnsembleOptions, run_method
 from tie.models.scripted import ScriptedBackend, make_tokenizer
-from tie.tasks.base import CanvasBudget
 from tie.tracing import Tracer, read_traces, recompute_round_tcc
 
 REASONING, ANSWER, BLOCK = 8, 4, 8
-
-
-class TinyTask:
-    name = "tiny"
-    answer_suffix = "Answer:"
-    budget = CanvasBudget(REASONING, ANSWER)
-
-    def score(self, text, row):
-        return text, text == row["gold"]
 
 
 def member(flips: bool) -> ScriptedBackend:
@@ -56,7 +47,7 @@ def run(count_last_commit: bool, tmp_path):
     )
     with Tracer(tmp_path) as tracer:
         (out,) = run_method(
-            "tie:tcc", members, ["q"], TinyTask(), options, rows=[{"id": "p", "gold": "xxxx"}],
+            "tie:tcc", members, ["q"], TinyTask(REASONING, ANSWER), options, rows=[{"id": "p", "gold": "xxxx"}],
             tracer=tracer,
         )  # fmt: skip
     traces = read_traces(tmp_path)

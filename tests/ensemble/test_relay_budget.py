@@ -5,24 +5,15 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny_task import TinyTask
 
 from tie.decoding import DecodeConfig
 from tie.ensemble import Constituent, EnsembleOptions, run_method
 from tie.models.scripted import ScriptedBackend, make_tokenizer
-from tie.tasks.base import CanvasBudget
 from tie.tracing import Tracer, read_traces
 
 INTERVAL = 3  # mid-block relays (block 8)
 REASONING, ANSWER = 16, 4
-
-
-class TinyTask:
-    name = "tiny"
-    answer_suffix = "Answer:"
-    budget = CanvasBudget(REASONING, ANSWER)
-
-    def score(self, text, row):
-        return text, text == row["gold"]
 
 
 def right_to_left(variant: str, leads_on: int) -> ScriptedBackend:
@@ -57,7 +48,7 @@ def test_alternating_lossy_relays_end_within_the_budget(tmp_path):
     options = EnsembleOptions(interval=INTERVAL, tie_break="own_top1")
     with Tracer(tmp_path) as tracer:
         outs = run_method(
-            "tie:tcc", members, ["q1", "q2"], TinyTask(), options, rows=[{"id": f"p{i}", "gold": "xxxx"} for i in range(2)],
+            "tie:tcc", members, ["q1", "q2"], TinyTask(REASONING, ANSWER), options, rows=[{"id": f"p{i}", "gold": "xxxx"} for i in range(2)],
             tracer=tracer,
         )  # fmt: skip
     for o in outs:
@@ -83,7 +74,7 @@ def test_offsets_bridge_makes_the_same_relays_lossless(tmp_path):
     options = EnsembleOptions(interval=INTERVAL, tie_break="own_top1", bridge_gaps="offsets")
     with Tracer(tmp_path) as tracer:
         outs = run_method(
-            "tie:tcc", members, ["q1"], TinyTask(), options,
+            "tie:tcc", members, ["q1"], TinyTask(REASONING, ANSWER), options,
             rows=[{"id": "p0", "gold": "xxxx"}], tracer=tracer,
         )  # fmt: skip
     (o,) = outs
@@ -103,7 +94,12 @@ def test_incumbent_tie_break_keeps_the_first_leader_through_ties():
     ]
     options = EnsembleOptions(interval=INTERVAL, tie_break="incumbent")
     (o,) = run_method(
-        "tie:tcc", members, ["q1"], TinyTask(), options, rows=[{"id": "p0", "gold": "xxxx"}]
+        "tie:tcc",
+        members,
+        ["q1"],
+        TinyTask(REASONING, ANSWER),
+        options,
+        rows=[{"id": "p0", "gold": "xxxx"}],
     )
     # every round is a tie (no answer ever changes): own_top1 alternates the leader (first test),
     # the incumbent rule keeps round 0's, so no relay undoes another and no budget is hit
