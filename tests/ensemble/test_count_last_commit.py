@@ -81,3 +81,16 @@ def test_look_ahead_sees_the_flip_and_relays_the_steady_member(tmp_path):
 def test_option_is_validated():
     with pytest.raises(ValueError, match="count_last_commit"):
         EnsembleOptions(count_last_commit="yes")
+
+
+def test_logit_scorings_spend_no_look_ahead():
+    cfg = DecodeConfig(block_length=BLOCK, rounding="ceil")
+    members = [Constituent("flips", member(True), cfg), Constituent("steady", member(False), cfg)]
+    nfe = [
+        run_method(
+            "tie:top1", members, ["q"], TinyTask(REASONING, ANSWER),
+            EnsembleOptions(interval=BLOCK, count_last_commit=flag), rows=[{"id": "p", "gold": "xxxx"}],
+        )[0].nfe
+        for flag in (False, True)
+    ]  # fmt: skip
+    assert nfe[0] == nfe[1]

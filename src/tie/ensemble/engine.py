@@ -465,7 +465,7 @@ class MethodRun:
                     before = mem.nfe.clone()
                     self.step(mem, rnd)
                     ran |= mem.nfe > before
-                if self.options.count_last_commit and in_cycle.any():
+                if self.options.count_last_commit and self.scoring == "tcc" and in_cycle.any():
                     self.observe_last_commit(mem, in_cycle & ran, rnd)
                 mem.last_round_count = torch.where(ran, mem.round_count, mem.last_round_count)
             if in_cycle.any():

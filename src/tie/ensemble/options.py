@@ -62,8 +62,8 @@ class EnsembleOptions:
     trace_steps: bool = True
     bridge_gaps: str = "drop"  # cross-tokenizer relay, tokens after a gap: drop | offsets
     # The n steps of a round show the answer's reaction to only n - 1 of the round's commits; True
-    # adds one forward per member at the end of each relayed round (no commit, counted in NFE) so
-    # the token change count also sees the reaction to the last one [ours].
+    # adds one forward per member at the end of each relayed round of `tie:tcc` (no commit, counted
+    # in NFE) so the token change count also sees the reaction to the last one [ours].
     count_last_commit: bool = False
 
     def __post_init__(self) -> None:
