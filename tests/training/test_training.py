@@ -12,7 +12,7 @@ from tie.tasks.synth_math import ANSWER_LEN, REASONING_LEN, problem_key
 from tie.tasks.synth_world import get_world, split_of
 from tie.training.data import CanvasEncoder, DataSpec, ExampleSource
 from tie.training.knowledge import KnowledgeSpec, build_beliefs
-from tie.training.module import OptimSpec, lr_factor, mdlm_loss
+from tie.training.module import OptimSpec, lr_factor, mdlm_loss, sample_masks
 from tie.training.pipeline import build_parts, check_member
 from tie.training.tokenizers import build_tokenizer
 
@@ -138,6 +138,34 @@ def micro_member(family: str = "llada", steps: int = 60) -> dict:
         "data": {"batch_size": 16},
         "optim": {"lr": 3e-3, "warmup_steps": 5, "max_steps": steps, "max_minutes": 5},
     }
+
+
+def test_prefix_masks_look_like_a_semi_autoregressive_canvas():
+    torch.manual_seed(0)
+    gen = torch.zeros(64, 24, dtype=torch.bool)
+    gen[:, 4:14] = True  # reasoning
+    gen[:, 19:24] = True  # answer (the suffix 14:19 is never generated)
+    masked, t = sample_masks(gen, OptimSpec(prefix_frac=1.0, prefix_block=3))
+    assert not (masked & ~gen).any()
+    order = gen.long().cumsum(1) - 1
+    for row, m in enumerate(masked):
+        idx = order[row][m]
+        if len(idx) == 0:
+            continue
+        # every generated position after the last unmasked one is masked; the unmasked holes
+        # among the masked ones lie within prefix_block of the cut
+        last_visible = order[row][gen[row] & ~m].max() if (gen[row] & ~m).any() else -1
+        assert m[gen[row] & (order[row] > last_visible)].all()
+        holes = order[row][gen[row] & ~m & (order[row] >= idx.min())]
+        assert len(holes) == 0 or int(holes.max() - idx.min()) < 3
+        assert t[row] == pytest.approx(max(int(m.sum()) / 15, 0.05))
+    # a cut is uniform over the 15 generated positions: most fall in the reasoning, and those
+    # rows show a written trace prefix with the whole answer masked
+    assert masked[:, 19:].all(1).float().mean() > 0.5
+    iid, _ = sample_masks(gen, OptimSpec(prefix_frac=0.0))
+    assert iid[:, 4:14].float().mean() > 0.3  # i.i.d. rows: masks spread over the reasoning
+    with pytest.raises(ValueError, match="prefix_frac"):
+        OptimSpec(prefix_frac=1.5)
 
 
 def test_bad_member_config_fails_before_compute():

@@ -37,12 +37,45 @@ class OptimSpec:
     max_minutes: float = 28.0
     eps: float = 0.05  # smallest masking ratio
     grad_clip: float = 1.0
+    # Share of examples masked the way a semi-autoregressive decode leaves a canvas: every generated
+    # position from a random cut on, and each of the `prefix_block` positions before the cut with
+    # probability 1/2. I.i.d. masks almost never show "trace written up to here, answer masked",
+    # the states whose answer predictions the token change count reads.
+    prefix_frac: float = 0.0
+    prefix_block: int = 8
 
     def __post_init__(self) -> None:
         if self.lr <= 0 or self.max_steps < 1 or self.max_minutes <= 0:
             raise ValueError("optim.lr, optim.max_steps and optim.max_minutes must be positive")
         if not 0 < self.eps < 1:
             raise ValueError(f"optim.eps must be in (0, 1), got {self.eps}")
+        if not 0 <= self.prefix_frac <= 1 or self.prefix_block < 0:
+            raise ValueError(
+                f"optim.prefix_frac must be in [0, 1] and optim.prefix_block >= 0, got "
+                f"{self.prefix_frac}, {self.prefix_block}"
+            )
+
+
+def sample_masks(gen: torch.Tensor, optim: OptimSpec) -> tuple[torch.Tensor, torch.Tensor]:
+    """(masked [B, L], masking ratio t [B]) over the generated positions `gen` [B, L].
+
+    Rows draw t ~ U(eps, 1) and mask i.i.d.; a `prefix_frac` share of rows is masked from a
+    random cut on instead (see `OptimSpec.prefix_frac`), with t the share actually masked.
+    """
+    b, dev = gen.shape[0], gen.device
+    t = torch.rand(b, device=dev) * (1 - optim.eps) + optim.eps
+    masked = gen & (torch.rand(gen.shape, device=dev) < t[:, None])
+    if optim.prefix_frac <= 0:
+        return masked, t
+    order = gen.long().cumsum(1) - 1  # index of each generated position, in canvas order
+    n = gen.sum(1)
+    cut = (torch.rand(b, device=dev) * (n + 1)).floor().long().clamp(max=n)[:, None]
+    near = (order >= cut - optim.prefix_block) & (torch.rand(gen.shape, device=dev) < 0.5)
+    prefix = gen & ((order >= cut) | near)
+    use = torch.rand(b, device=dev) < optim.prefix_frac
+    masked = torch.where(use[:, None], prefix, masked)
+    share = (prefix.sum(1) / n.clamp(min=1)).clamp(min=optim.eps)
+    return masked, torch.where(use, share, t)
 
 
 def build_model(family: str, arch: dict, tokenizer: PreTrainedTokenizerBase) -> PreTrainedModel:
@@ -119,8 +152,7 @@ class MDLMLitModule(pl.LightningModule):
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         ids, attn, gen = batch["input_ids"], batch["attention_mask"], batch["gen_mask"]
-        t = torch.rand(ids.shape[0], device=ids.device) * (1 - self.optim.eps) + self.optim.eps
-        masked = gen & (torch.rand(ids.shape, device=ids.device) < t[:, None])
+        masked, t = sample_masks(gen, self.optim)
         noisy = torch.where(masked, torch.full_like(ids, self.mask_id), ids)
         logits = aligned_logits(self.model, self.family, noisy, attn)
         loss = mdlm_loss(logits, ids, masked, t, int(gen.sum()))
