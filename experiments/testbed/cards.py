@@ -21,13 +21,29 @@ def _count(value: float | None) -> str:
     return "-" if value is None or value != value else f"{value:.2f}"
 
 
+def _look_ahead(tags: list[str]) -> str:
+    """The relay rule's look-ahead as the result tags record it (all alike, or said per tag)."""
+    flags = {
+        tag: json.loads((RESULTS / tag / "metrics.json").read_text())["config"].get(
+            "count_last_commit", False
+        )
+        for tag in tags
+    }
+    if not any(flags.values()):
+        return ""
+    if all(flags.values()):
+        return "; each round ends with one look-ahead forward per member (`count_last_commit`)"
+    on = ", ".join(t for t, f in flags.items() if f)
+    return f"; runs {on} end each round with one look-ahead forward (`count_last_commit`)"
+
+
 def member_section(name: str, tags: list[str]) -> str:
     lines = [
         MEASURED_BEGIN,
         "Greedy, one token per step, blocks of 8, low-confidence remasking (see "
         "`experiments/testbed/RESULTS.md` for the ensemble results). Ensemble runs: relay "
         "interval 8 steps = one 8-character fact slot per round; relay-score ties broken by the "
-        "trajectory's own mean answer top-1, then model order.",
+        "trajectory's own mean answer top-1, then model order" + _look_ahead(tags) + ".",
         "",
         "| run | task | split / seed / n | accuracy % [95% CI] | per category | "
         "answer change count correct / incorrect |",

@@ -53,8 +53,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--bridge-gaps", default="drop", choices=["drop", "offsets"])
     p.add_argument(
         "--count-last-commit",
-        action="store_true",
-        help="one look-ahead forward per member and round (EnsembleOptions.count_last_commit)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="one look-ahead forward per member and round (EnsembleOptions.count_last_commit); "
+        "on for the testbed since the third zoo (decided on dev seeds 8 and 9)",
     )
     p.add_argument("--chunk", type=int, default=250)
     p.add_argument("--threads", type=int, default=1)

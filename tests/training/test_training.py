@@ -205,11 +205,13 @@ def test_multi_stage_training_exports_and_resumes(tmp_path):
 
     torch.set_num_threads(1)
     member = micro_member(steps=8)
-    member["stages"] = [{"lr": 1e-3, "warmup_steps": 2, "max_steps": 4}]
+    member["stages"] = [{"lr": 1e-3, "warmup_steps": 2, "max_steps": 4, "prefix_frac": 0.5}]
     out = tmp_path / "micro"
     log = train_member(member, seed=0, out_dir=out, config_yaml="member: {}\n", log_every=100)
     assert [s["steps"] for s in log["stages"]] == [8, 4] and log["steps"] == 12
-    assert "stage overrides" in (out / "MODEL_CARD.md").read_text()
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "stage overrides" in card
+    assert "Semi-autoregressive masks (stage 1: 50% of the sequences)" in card
     backend = load_backend(str(out))
     assert backend.mask_id == backend.tokenizer.mask_token_id
     before = {k: v.clone() for k, v in backend.model.state_dict().items()}

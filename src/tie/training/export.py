@@ -34,6 +34,19 @@ def _measured_section(text: str) -> str | None:
     return None
 
 
+def _prefix_note(member: dict) -> str:
+    """The card line for stages trained with semi-autoregressive masks (`optim.prefix_frac`)."""
+    optims = [member["optim"], *[{**member["optim"], **st} for st in member.get("stages") or []]]
+    used = [(i, o["prefix_frac"]) for i, o in enumerate(optims) if o.get("prefix_frac")]
+    if not used:
+        return ""
+    which = ", ".join(f"stage {i}: {frac:.0%}" for i, frac in used)
+    return (
+        f"\n* Semi-autoregressive masks ({which} of the sequences): every generated position from a"
+        "\n  random cut on is masked, so answer predictions are trained on the canvases a decode visits."
+    )
+
+
 def render_card(log: dict, measured: str | None = None) -> str:
     m = log["member"]
     probe = "\n".join(
@@ -54,7 +67,7 @@ resolved copy: `train_config.yaml`); loads with `tie.models.load_backend("zoo:{m
 * Tokenizer: {m["family"]} character level, merged tokens {list(m["tokenizer"]["merged_tokens"])},
   char-order seed {m["tokenizer"]["char_order_seed"]}; vocabulary {log["vocab_size"]} tokens.
 * Objective: MDLM (t ~ U({m["optim"]["eps"]}, 1) per sequence, masked CE weighted 1/t; prompt and
-  `Answer:` suffix never masked), canvas layout identical to decoding (reasoning 48, answer 2).
+  `Answer:` suffix never masked), canvas layout identical to decoding (reasoning 48, answer 2).{_prefix_note(m)}
 * Optimiser: AdamW lr {m["optim"]["lr"]}, warmup {m["optim"]["warmup_steps"]}, cosine to
   {m["optim"]["min_lr_ratio"]}x over min(max_steps={m["optim"]["max_steps"]},
   {m["optim"]["max_minutes"]} min), batch {m["data"]["batch_size"]}, precision {log["precision"]},
