@@ -264,6 +264,7 @@ def render_table(metrics: dict) -> str:
         f"`{cfg['task']}` split={cfg['split']} seed={cfg['seed']} n={cfg['n']} mix={cfg['mix']}; "
         f"interval {cfg['interval']}, block {cfg['block']}, tie-break {cfg['tie_break']}"
         f"{', bridge gaps ' + cfg['bridge_gaps'] if cfg.get('bridge_gaps', 'drop') != 'drop' else ''}"
+        f"{', look-ahead per round' if cfg.get('count_last_commit') else ''}"
         "\n\n"
     )
     lines = [

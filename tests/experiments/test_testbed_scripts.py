@@ -72,3 +72,24 @@ def test_variants_table_pairs_each_variant_with_post(tmp_path, monkeypatch):
     _write(tmp_path, "other", 9, _rows("tie:tcc", [True] * 4))
     with pytest.raises(ValueError, match="seed"):
         v.table("base", [("y", "other")])
+
+
+def test_pooled_concatenates_seeds_and_checks_pairing(tmp_path, monkeypatch):
+    pooled = load_script("pooled")
+    monkeypatch.setattr(pooled, "RESULTS", tmp_path)
+    _write(tmp_path, "s1", 1, _rows("post", [True, False, False, False]))
+    _write(tmp_path, "s2", 2, _rows("post", [True, True, False, False]))
+    with open(tmp_path / "s1" / "predictions.jsonl", "a") as f:
+        for r in _rows("tie:tcc", [True, True, True, False]):
+            f.write(json.dumps(r) + "\n")
+    with open(tmp_path / "s2" / "predictions.jsonl", "a") as f:
+        for r in _rows("tie:tcc", [True, True, False, False]):
+            f.write(json.dumps(r) + "\n")
+    text = pooled.table(["s1", "s2"], "tie:tcc", "post", n_boot=200)
+    rows = {ln.split("|")[1].strip(): ln for ln in text.splitlines()[2:]}
+    assert set(rows) == {"s1", "s2", "pooled"}
+    cells = [c.strip() for c in rows["pooled"].strip("|").split("|")]
+    assert cells[1:4] == ["8", "62.5", "37.5"] and cells[4].startswith("+25.0")
+    _write(tmp_path, "bad", 3, _rows("post", [True] * 4) + _rows("tie:tcc", [True] * 3))
+    with pytest.raises(ValueError, match="different problems"):
+        pooled.table(["bad"], "tie:tcc", "post")
