@@ -11,28 +11,19 @@ and p-value, and the exact McNemar p-value.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-RESULTS = ROOT / "experiments" / "testbed" / "results"
+import variants  # beside this script: the one loader of results tags
 
 
 def paired(tag: str, a: str, b: str) -> tuple[list[bool], list[bool]]:
     """Outcomes of methods a and b on the same problems of one tag, in problem order."""
-    by: dict[str, dict[str, bool]] = {a: {}, b: {}}
-    for line in (RESULTS / tag / "predictions.jsonl").read_text().splitlines():
-        r = json.loads(line)
-        if r["method"] in by:
-            by[r["method"]][r["id"]] = bool(r["correct"])
-    for m in (a, b):
-        if not by[m]:
-            raise ValueError(f"results/{tag} has no {m!r} predictions")
-    if by[a].keys() != by[b].keys():
+    _, rows_a = variants.load(tag, a)
+    _, rows_b = variants.load(tag, b)
+    if rows_a.keys() != rows_b.keys():
         raise ValueError(f"results/{tag}: {a} and {b} were run on different problems")
-    ids = sorted(by[a])
-    return [by[a][i] for i in ids], [by[b][i] for i in ids]
+    ids = sorted(rows_a)
+    return [bool(rows_a[i]["correct"]) for i in ids], [bool(rows_b[i]["correct"]) for i in ids]
 
 
 def row(name: str, xa: list[bool], xb: list[bool], n_boot: int) -> str:
@@ -41,13 +32,10 @@ def row(name: str, xa: list[bool], xb: list[bool], n_boot: int) -> str:
     ci, p = paired_bootstrap(xa, xb, n_boot=n_boot)
     mc = mcnemar_exact(xa, xb)
     return (
-        f"| {name} | {len(xa)} | {_acc(xa):.1f} | {_acc(xb):.1f} | {100 * ci.estimate:+.1f} "
+        f"| {name} | {len(xa)} | {100 * sum(xa) / len(xa):.1f} | {100 * sum(xb) / len(xb):.1f} | "
+        f"{100 * ci.estimate:+.1f} "
         f"[{100 * ci.low:+.1f}, {100 * ci.high:+.1f}] | {p:.3f} | {mc.p_value:.3f} |"
     )
-
-
-def _acc(x: list[bool]) -> float:
-    return 100 * sum(x) / len(x)
 
 
 def table(tags: list[str], a: str, b: str, n_boot: int = 5000) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from tie.tasks.synth_world import get_world
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "experiments" / "testbed"
+sys.path.insert(0, str(SCRIPTS))  # the scripts import each other, as when run from there
 
 
 def load_script(name: str):
@@ -76,7 +78,7 @@ def test_variants_table_pairs_each_variant_with_post(tmp_path, monkeypatch):
 
 def test_pooled_concatenates_seeds_and_checks_pairing(tmp_path, monkeypatch):
     pooled = load_script("pooled")
-    monkeypatch.setattr(pooled, "RESULTS", tmp_path)
+    monkeypatch.setattr(pooled.variants, "RESULTS", tmp_path)
     _write(tmp_path, "s1", 1, _rows("post", [True, False, False, False]))
     _write(tmp_path, "s2", 2, _rows("post", [True, True, False, False]))
     with open(tmp_path / "s1" / "predictions.jsonl", "a") as f:

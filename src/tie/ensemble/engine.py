@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from tie.decoding.signals import empty_signals
 from tie.ensemble.bridge import BridgeStats, region_spans, same_tokenizer, translate_rows
 from tie.ensemble.options import Candidate, Constituent, EnsembleOptions, MethodOutput
 from tie.ensemble.scoring import (
@@ -155,7 +156,6 @@ class MethodRun:
     # ---- trajectory generation -------------------------------------------------------------
     def step(self, mem: Member, rnd: int) -> None:
         """One decoder step of one member; updates change counts, signal means and traces."""
-        opts = self.options
         # masks before the step: only step traces report them
         n_masked = (mem.state.x == mem.backend.mask_id).sum(dim=1) if self.trace_steps else None
         s = mem.decoder.step(mem.state, want_signals=True)
@@ -163,26 +163,31 @@ class MethodRun:
             return
         active = s.active.bool().cpu()
         mem.nfe += active.long()
+        scores = self._absorb(mem, s, active)
+        mt1 = scores["top1"]
+        mem.top1_sum += torch.where(active, mt1, torch.zeros_like(mt1))
+        mem.top1_n += active.long()
+        if self.trace_steps:
+            self._trace_step(mem, rnd, s, active, n_masked, scores)
+
+    def _absorb(self, mem: Member, s: Any, active: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One forward's answer signals of the `active` rows join the member's histories: the
+        change counts (round and whole decode), the previous top-1 and the last logit scores."""
         cur = s.answer_top1
-        in_a = s.in_A.bool()
-        delta = step_change_count(mem.prev_top1, mem.prev_in_a, cur, opts.normalise).cpu()
+        delta = step_change_count(mem.prev_top1, mem.prev_in_a, cur, self.options.normalise).cpu()
         zero = torch.zeros_like(delta)
         mem.round_count += torch.where(mem.round_valid & active, delta, zero)
         mem.whole_count += torch.where(mem.whole_valid & active, delta, zero)
         act_dev = active.to(cur.device).unsqueeze(1)
         mem.prev_top1 = torch.where(act_dev, cur, mem.prev_top1)
-        mem.prev_in_a = torch.where(act_dev, in_a, mem.prev_in_a)
+        mem.prev_in_a = torch.where(act_dev, s.in_A.bool(), mem.prev_in_a)
         mem.round_valid |= active
         mem.whole_valid |= active
         scores = {k: v.cpu() for k, v in logit_scores(s).items()}
         for k, v in scores.items():
             mem.last_scores[k] = torch.where(active, v, mem.last_scores[k])
-        mt1 = scores["top1"]
-        mem.own_top1 = torch.where(active, mt1, mem.own_top1)
-        mem.top1_sum += torch.where(active, mt1, torch.zeros_like(mt1))
-        mem.top1_n += active.long()
-        if self.trace_steps:
-            self._trace_step(mem, rnd, s, active, n_masked, scores)
+        mem.own_top1 = torch.where(active, scores["top1"], mem.own_top1)
+        return scores
 
     def _trace_step(self, mem, rnd, s, active, n_masked, scores, lookahead=False) -> None:
         rows = active.nonzero().flatten().tolist()
@@ -221,32 +226,18 @@ class MethodRun:
         rows = (rows_mask & ~self.done().any(0)).nonzero().flatten()
         if len(rows) == 0:
             return
-        dev = mem.state.x.device
-        r = rows.to(dev)
+        r = rows.to(mem.state.x.device)
         s = mem.decoder.answer_signals(mem.state.x[r], mem.state.attention_mask[r], mem.layout)
         self.scoring_nfe[rows] += 1
-        delta = step_change_count(
-            mem.prev_top1[r], mem.prev_in_a[r], s.answer_top1, self.options.normalise
-        )
-        delta = delta.cpu()
-        mem.round_count[rows] += delta
-        mem.whole_count[rows] += delta
-        mem.prev_top1[r] = s.answer_top1
-        mem.prev_in_a[r] = s.in_A.bool()
-        scores = logit_scores(s)
-        for k, v in scores.items():
-            mem.last_scores[k][rows] = v.cpu()
-        mem.own_top1[rows] = mem.last_scores["top1"][rows]
+        full = empty_signals(mem.state.x, mem.layout.answer)  # batch-shaped, as a step's are
+        for name in ("answer_top1", "top1_prob", "entropy", "margin", "in_A"):
+            getattr(full, name)[r] = getattr(s, name)
+        active = torch.zeros(self.batch, dtype=torch.bool)
+        active[rows] = True
+        scores = self._absorb(mem, full, active)
         if self.trace_steps:
-            from tie.decoding.signals import empty_signals
-
-            full = empty_signals(mem.state.x, mem.layout.answer)
-            full.answer_top1[r], full.in_A[r] = s.answer_top1, s.in_A.bool()
-            active = torch.zeros(self.batch, dtype=torch.bool)
-            active[rows] = True
             n_masked = (mem.state.x == mem.backend.mask_id).sum(dim=1)
-            every = {k: mem.last_scores[k] for k in scores}
-            self._trace_step(mem, rnd, full, active, n_masked, every, lookahead=True)
+            self._trace_step(mem, rnd, full, active, n_masked, scores, lookahead=True)
 
     def done(self) -> torch.Tensor:
         """[M, B] which member has no masked position left."""

@@ -66,15 +66,19 @@ def check_span(span: tuple[int, int] | None, length: int) -> tuple[int, int]:
 
 def accepts_span(backend) -> bool:
     """Whether `backend.logits` takes `span=` (optional in the contract)."""
-    logits = backend.logits
-    return _takes_span(getattr(logits, "__func__", logits))
+    return takes_argument(backend.logits, "span")
+
+
+def takes_argument(fn, name: str) -> bool:
+    """Whether callable `fn` (a bound method counts as its function) has a parameter `name`."""
+    return _has_parameter(getattr(fn, "__func__", fn), name)
 
 
 @cache
-def _takes_span(fn) -> bool:
+def _has_parameter(fn, name: str) -> bool:
     """Per function, not per call: `logits_span` asks on every decoding step."""
     try:
-        return "span" in inspect.signature(fn).parameters
+        return name in inspect.signature(fn).parameters
     except (TypeError, ValueError):
         return False
 

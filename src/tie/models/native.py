@@ -7,13 +7,12 @@ output at i-1 predicts token i; `logits()` realigns it so position i predicts to
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterable
 
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from tie.models.backend import BackendInfo, check_span
+from tie.models.backend import BackendInfo, check_span, takes_argument
 from tie.models.chat import encode_chat
 from tie.models.dream import positions_from_mask
 
@@ -97,7 +96,7 @@ class TransformersBackend:
         self.tokenizer = tokenizer
         self.family = family
         self.remote = remote
-        self._takes_keep = not remote and "keep" in inspect.signature(model.forward).parameters
+        self._takes_keep = not remote and takes_argument(model.forward, "keep")
         self.mask_id = resolve_mask_id(getattr(cfg, "mask_token_id", None), tokenizer)
         self.eos_ids = resolve_eos_ids(
             tokenizer,

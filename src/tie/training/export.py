@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tie.training.module import stage_optims
+
 MEASURED_BEGIN = "<!-- MEASURED:BEGIN -->"
 MEASURED_END = "<!-- MEASURED:END -->"
 
@@ -36,8 +38,7 @@ def _measured_section(text: str) -> str | None:
 
 def _prefix_note(member: dict) -> str:
     """The card line for stages trained with semi-autoregressive masks (`optim.prefix_frac`)."""
-    optims = [member["optim"], *[{**member["optim"], **st} for st in member.get("stages") or []]]
-    used = [(i, o["prefix_frac"]) for i, o in enumerate(optims) if o.get("prefix_frac")]
+    used = [(i, o.prefix_frac) for i, o in enumerate(stage_optims(member)) if o.prefix_frac]
     if not used:
         return ""
     which = ", ".join(f"stage {i}: {frac:.0%}" for i, frac in used)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
@@ -54,6 +55,13 @@ class OptimSpec:
                 f"optim.prefix_frac must be in [0, 1] and optim.prefix_block >= 0, got "
                 f"{self.prefix_frac}, {self.prefix_block}"
             )
+
+
+def stage_optims(member: dict[str, Any]) -> list[OptimSpec]:
+    """The optimiser spec of every stage: `optim`, then `optim` patched by each `stages` entry."""
+    base = dict(member["optim"])
+    base["betas"] = tuple(base.get("betas", (0.9, 0.98)))
+    return [OptimSpec(**base)] + [OptimSpec(**{**base, **st}) for st in member.get("stages") or []]
 
 
 def sample_masks(gen: torch.Tensor, optim: OptimSpec) -> tuple[torch.Tensor, torch.Tensor]:

@@ -18,7 +18,7 @@ from tie.tasks.synth_math import ANSWER_LEN, REASONING_LEN
 from tie.training.data import CanvasEncoder, DataSpec, ExampleSource, SynthDataModule
 from tie.training.export import export_member
 from tie.training.knowledge import KnowledgeSpec, build_beliefs
-from tie.training.module import MDLMLitModule, OptimSpec, build_model
+from tie.training.module import MDLMLitModule, OptimSpec, build_model, stage_optims
 from tie.training.probe import probe_facts
 from tie.training.tokenizers import build_tokenizer
 
@@ -39,13 +39,6 @@ def check_member(member: dict[str, Any]) -> None:
         bad = set(stage) - set(OptimSpec.__dataclass_fields__)
         if bad:
             raise ValueError(f"member.stages[{i}] has unknown optim keys {sorted(bad)}")
-
-
-def stage_optims(member: dict[str, Any]) -> list[OptimSpec]:
-    """The optimiser spec of every stage: `optim`, then `optim` patched by each `stages` entry."""
-    base = dict(member["optim"])
-    base["betas"] = tuple(base.get("betas", (0.9, 0.98)))
-    return [OptimSpec(**base)] + [OptimSpec(**{**base, **st}) for st in member.get("stages") or []]
 
 
 def build_parts(member: dict[str, Any], seed: int):
