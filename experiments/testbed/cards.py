@@ -21,20 +21,29 @@ def _count(value: float | None) -> str:
     return "-" if value is None or value != value else f"{value:.2f}"
 
 
-def _look_ahead(tags: list[str]) -> str:
-    """The relay rule's look-ahead as the result tags record it (all alike, or said per tag)."""
-    flags = {
-        tag: json.loads((RESULTS / tag / "metrics.json").read_text())["config"].get(
-            "count_last_commit", False
+def _rule(cfg: dict) -> str:
+    """What a result tag's relay score read, beyond the paper's answer positions."""
+    parts = []
+    if cfg.get("change_positions", "answer") == "answer_and_block":
+        parts.append(
+            "the token change count reads the answer and the masked positions of the block being "
+            "written (`change_positions=answer_and_block`)"
         )
+    if cfg.get("count_last_commit", False):
+        parts.append("each round ends with one look-ahead forward per member (`count_last_commit`)")
+    return "; ".join(parts)
+
+
+def _relay_rules(tags: list[str]) -> str:
+    """The relay rules as the result tags record them (all alike, or said per tag)."""
+    rules = {
+        tag: _rule(json.loads((RESULTS / tag / "metrics.json").read_text())["config"])
         for tag in tags
     }
-    if not any(flags.values()):
-        return ""
-    if all(flags.values()):
-        return "; each round ends with one look-ahead forward per member (`count_last_commit`)"
-    on = ", ".join(t for t, f in flags.items() if f)
-    return f"; runs {on} end each round with one look-ahead forward (`count_last_commit`)"
+    if len(set(rules.values())) == 1:
+        rule = next(iter(rules.values()))
+        return f"; {rule}" if rule else ""
+    return "; " + "; ".join(f"{t}: {r or 'answer positions only'}" for t, r in rules.items())
 
 
 def member_section(name: str, tags: list[str]) -> str:
@@ -43,7 +52,7 @@ def member_section(name: str, tags: list[str]) -> str:
         "Greedy, one token per step, blocks of 8, low-confidence remasking (see "
         "`experiments/testbed/RESULTS.md` for the ensemble results). Ensemble runs: relay "
         "interval 8 steps = one 8-character fact slot per round; relay-score ties broken by the "
-        "trajectory's own mean answer top-1, then model order" + _look_ahead(tags) + ".",
+        "trajectory's own mean answer top-1, then model order" + _relay_rules(tags) + ".",
         "",
         "| run | task | split / seed / n | accuracy % [95% CI] | per category | "
         "answer change count correct / incorrect |",

@@ -16,6 +16,7 @@ relative to the fact spacing are recorded in metrics.json.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -54,9 +55,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--count-last-commit",
         action=argparse.BooleanOptionalAction,
-        default=True,
+        default=False,
         help="one look-ahead forward per member and round (EnsembleOptions.count_last_commit); "
-        "on for the testbed since the third zoo (decided on dev seeds 8 and 9)",
+        "the test runs of the third zoo with answer positions used it, not those with the block",
+    )
+    p.add_argument(
+        "--change-positions",
+        default="answer_and_block",
+        choices=["answer", "answer_and_block"],
+        help="what the token change count of post and TIE reads (EnsembleOptions."
+        "change_positions); single models always keep the paper's answer positions, so the "
+        "premise ratio is the paper's statistic (decided on dev seeds 8 and 9 with the third "
+        "zoo: answer_and_block without the look-ahead)",
     )
     p.add_argument("--chunk", type=int, default=250)
     p.add_argument("--threads", type=int, default=1)
@@ -107,7 +117,9 @@ def run_all(args: argparse.Namespace) -> dict:
         tie_break=args.tie_break,
         bridge_gaps=args.bridge_gaps,
         count_last_commit=args.count_last_commit,
+        change_positions=args.change_positions,
     )
+    answer_only = dataclasses.replace(options, change_positions="answer")
     methods = expand_methods(args.methods, args.members)
     out_dir = OUT_ROOT / args.tag
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -117,7 +129,8 @@ def run_all(args: argparse.Namespace) -> dict:
         t0 = time.perf_counter()
         for start in range(0, len(prompts), args.chunk):
             sl = slice(start, start + args.chunk)
-            outs = run_method(method, constituents, prompts[sl], task, options, rows=rows[sl])
+            opts = answer_only if method.startswith("single:") else options
+            outs = run_method(method, constituents, prompts[sl], task, opts, rows=rows[sl])
             for row, o in zip(rows[sl], outs):
                 extracted, correct = task.score(o.prediction, row)
                 cands = [c if isinstance(c, dict) else vars(c) for c in o.candidates]
@@ -165,6 +178,32 @@ def facts_ok(reasoning: str, row: dict) -> bool | None:
     return reasoning[:n] == row["reasoning"][:n]
 
 
+def _ratio(right: list[float], wrong: list[float]) -> dict:
+    mr = sum(right) / len(right) if right else None  # None: no such answers
+    mw = sum(wrong) / len(wrong) if wrong else None
+    return {
+        "tcc_correct": mr,
+        "tcc_incorrect": mw,
+        "ratio": mw / mr if mr and mw is not None else None,
+    }
+
+
+def post_premise(by: dict[str, list[dict]]) -> dict | None:
+    """The premise as post's selection reads it: its whole-decode counts of every member's decode
+    (the same decodes as the single runs, whose correctness labels them), pooled over members.
+    With `--change-positions answer_and_block` this is the block-aware count's ratio."""
+    right, wrong = [], []
+    for m, recs in by.items():
+        if not m.startswith("single:"):
+            continue
+        name = m.split(":", 1)[1]
+        ok = {r["id"]: r["correct"] for r in recs}
+        for r in by["post"]:
+            if name in r["change_counts"] and r["id"] in ok:
+                (right if ok[r["id"]] else wrong).append(r["change_counts"][name])
+    return _ratio(right, wrong) if right or wrong else None
+
+
 def summarise(records: list[dict], methods: list[str], args, timings: dict) -> dict:
     from tie.stats import bootstrap_ci, paired_bootstrap
 
@@ -208,13 +247,9 @@ def summarise(records: list[dict], methods: list[str], args, timings: dict) -> d
             name = m.split(":", 1)[1]
             right = [r["change_counts"][name] for r in by[m] if r["correct"]]
             wrong = [r["change_counts"][name] for r in by[m] if not r["correct"]]
-            mr = sum(right) / len(right) if right else None  # None: no such answers
-            mw = sum(wrong) / len(wrong) if wrong else None
-            entry["premise"] = {
-                "tcc_correct": mr,
-                "tcc_incorrect": mw,
-                "ratio": mw / mr if mr and mw is not None else None,
-            }
+            entry["premise"] = _ratio(right, wrong)
+        if m == "post":
+            entry["premise"] = post_premise(by)
         if m.startswith("tie:"):
             leads = [r["leaders"] for r in by[m] if len(r["leaders"]) > 1]
             changes = sum(sum(a != b for a, b in zip(x, x[1:])) for x in leads)
@@ -256,6 +291,10 @@ def _fmt_delta(d: dict | None) -> str:
     return f"{d['delta']:+.1f} [{d['ci95'][0]:+.1f}, {d['ci95'][1]:+.1f}]"
 
 
+def _block(cfg: dict) -> bool:
+    return cfg.get("change_positions", "answer") == "answer_and_block"
+
+
 def render_table(metrics: dict) -> str:
     cfg = metrics["config"]
     methods = metrics["methods"]
@@ -265,6 +304,7 @@ def render_table(metrics: dict) -> str:
         f"interval {cfg['interval']}, block {cfg['block']}, tie-break {cfg['tie_break']}"
         f"{', bridge gaps ' + cfg['bridge_gaps'] if cfg.get('bridge_gaps', 'drop') != 'drop' else ''}"
         f"{', look-ahead per round' if cfg.get('count_last_commit') else ''}"
+        f"{', change count over answer + current block' if _block(cfg) else ''}"
         "\n\n"
     )
     lines = [

@@ -89,3 +89,33 @@ def test_signals_and_state_are_editable_outside_inference_mode(backend):
     sig.top1_prob.mul_(2)
     state.x[0, 0] = 7
     assert not sig.top1_prob.is_inference()
+
+
+def test_block_tracking_covers_the_current_block_and_A(backend):
+    """track_block: gen_top1 is the generation region's top-1 (tokens where committed); gen_in
+    is A(t) plus the masked reasoning positions of each row's current block, nothing later."""
+    state = build_canvas(backend, random_prompts(backend, [4, 6]), 9, "Answer:", 8)
+    lay = state.layout
+    g0, r1, a0 = lay.gen_start, lay.reasoning[1], lay.answer[0]
+    state.x[0, g0 + 1] = 7  # a committed token inside row 0's first block
+    state.x[1, g0 : g0 + 4] = 9  # row 1's first block written: its current block is the second
+    dec = Decoder(backend, DecodeConfig(block_length=4, rounding="ceil"))
+    dec.track_block = True
+    before = state.x.clone()
+    scored = dec.answer_signals(state.x, state.attention_mask, lay)
+    sig = dec.step(state)
+    logits = backend.logits(before, state.attention_mask)
+    logits[..., backend.mask_id] = float("-inf")
+    want = torch.where(before == backend.mask_id, logits.argmax(-1), before)[
+        :, g0 : g0 + lay.gen_len
+    ]
+    assert torch.equal(sig.gen_top1, want)
+    tracked = sig.gen_in.clone()
+    assert torch.equal(tracked[:, a0 - g0 :], sig.in_A)
+    reasoning = tracked[:, : r1 - g0].nonzero().tolist()
+    assert reasoning == [[0, 0], [0, 2], [0, 3], [1, 4], [1, 5], [1, 6], [1, 7]]
+    for name in ("gen_top1", "gen_in", "answer_top1", "in_A"):  # the same without a commit
+        assert torch.equal(getattr(scored, name), getattr(sig, name)), name
+    assert (
+        Decoder(backend, DecodeConfig(block_length=4, rounding="ceil")).step(state).gen_in is None
+    )

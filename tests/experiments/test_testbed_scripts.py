@@ -95,3 +95,36 @@ def test_pooled_concatenates_seeds_and_checks_pairing(tmp_path, monkeypatch):
     _write(tmp_path, "bad", 3, _rows("post", [True] * 4) + _rows("tie:tcc", [True] * 3))
     with pytest.raises(ValueError, match="different problems"):
         pooled.table(["bad"], "tie:tcc", "post")
+
+
+def test_post_premise_labels_posts_counts_by_each_members_own_correctness():
+    measure = load_script("measure")
+    by = {
+        "single:a": [{"id": "p0", "correct": True}, {"id": "p1", "correct": False}],
+        "single:b": [{"id": "p0", "correct": False}, {"id": "p1", "correct": False}],
+        "post": [
+            {"id": "p0", "change_counts": {"a": 0.5, "b": 3.0}},
+            {"id": "p1", "change_counts": {"a": 2.0, "b": 1.0}},
+        ],
+    }
+    prem = measure.post_premise(by)
+    assert prem["tcc_correct"] == 0.5 and prem["tcc_incorrect"] == 2.0  # (3 + 2 + 1) / 3
+    assert prem["ratio"] == 4.0
+    assert measure.post_premise({"post": by["post"]}) is None  # no single runs: no labels
+
+
+def test_cards_say_which_relay_rules_each_run_used(tmp_path, monkeypatch):
+    cards = load_script("cards")
+    monkeypatch.setattr(cards, "RESULTS", tmp_path)
+    for tag, cfg in {
+        "paper": {},
+        "look": {"count_last_commit": True},
+        "block": {"change_positions": "answer_and_block", "count_last_commit": False},
+    }.items():
+        (tmp_path / tag).mkdir()
+        (tmp_path / tag / "metrics.json").write_text(json.dumps({"config": cfg}))
+    assert cards._relay_rules(["paper"]) == ""
+    assert cards._relay_rules(["block", "block"]).startswith("; the token change count reads")
+    mixed = cards._relay_rules(["paper", "look", "block"])
+    assert mixed.startswith("; paper: answer positions only; look: each round ends")
+    assert "block: the token change count reads the answer and the masked" in mixed

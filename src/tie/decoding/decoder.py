@@ -60,6 +60,9 @@ class Decoder:
             sorted(set(backend.eos_ids)), dtype=torch.long, device=backend.device
         )
         self._arange_cache: dict = {}
+        # signals also carry the generation region's top-1 and the current block's masked
+        # positions (a block-aware change count, EnsembleOptions.change_positions; off: the paper)
+        self.track_block = False
 
     def plan(self, state: DecodeState) -> BlockPlan:
         """Validate the state's layout against the config (raises before any compute)."""
@@ -67,7 +70,7 @@ class Decoder:
             raise DecodeInputError(
                 f"state was built with mask id {state.mask_id}, this backend uses {self.mask_id}"
             )
-        return plan_blocks(state.layout.gen_len, state.layout.gen_start, self.config)
+        return self._layout_plan(state.layout)
 
     def run(
         self,
@@ -114,13 +117,15 @@ class Decoder:
                 f"canvas length {x.shape[1]} != layout length {layout.total_len}"
             )
         a0, a1 = layout.answer
+        win = self._window(x, self._layout_plan(layout)) if self.track_block else None
+        lo = a0 if win is None else min(a0, int(win.pos.min()))
         with torch.inference_mode():
-            if self.span and a1 > a0:
-                logits = logits_span(self.backend, x, attention_mask, (a0, a1))
+            if self.span and a1 > lo:
+                logits = logits_span(self.backend, x, attention_mask, (lo, a1))
             else:
-                logits = self.backend.logits(x, attention_mask)[:, a0:a1]
-        top1, p1, ent, margin, in_a = self._stats(logits, x[:, a0:a1])
-        return StepSignals(
+                logits, lo = self.backend.logits(x, attention_mask), 0
+        top1, p1, ent, margin, in_a = self._stats(logits[:, a0 - lo : a1 - lo], x[:, a0:a1])
+        out = StepSignals(
             answer_top1=top1,
             top1_prob=p1,
             entropy=ent,
@@ -129,6 +134,9 @@ class Decoder:
             committed=torch.zeros_like(x, dtype=torch.bool),
             active=torch.ones(x.shape[0], dtype=torch.bool, device=x.device),
         )
+        if win is not None:
+            out.gen_top1, out.gen_in = self._block_tracking(x, logits, lo, win, layout, in_a)
+        return out
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -159,7 +167,7 @@ class Decoder:
                 logits = logits_span(self.backend, x, am, (lo, hi))
             else:
                 logits = self.backend.logits(x, am)
-        signals = self._signals(state, idx, x, logits, active, lo) if want_signals else None
+        signals = self._signals(state, idx, x, logits, active, lo, win) if want_signals else None
         committed = self._commit(state, rows, x, logits, lo, plan, win, want_signals)
         if rows is None:
             state.steps_taken += 1
@@ -182,17 +190,48 @@ class Decoder:
             cfg.eos_answer_cap,
         )
 
-    def _signals(self, state, idx, x, logits, active, lo: int = 0) -> StepSignals:
+    def _signals(self, state, idx, x, logits, active, lo: int, win: Window) -> StepSignals:
         """Signals of the stepped rows `idx` (a row index tensor, or `slice(None)`: all rows);
         `logits` start at canvas position `lo`."""
-        a0, a1 = state.layout.answer
-        out = empty_signals(state.x, (a0, a1))
+        layout = state.layout
+        a0, a1 = layout.answer
+        gen = (layout.gen_start, layout.gen_start + layout.gen_len) if self.track_block else None
+        out = empty_signals(state.x, (a0, a1), gen)
         out.active = active.clone()
+        in_a = torch.zeros(x.shape[0], a1 - a0, dtype=torch.bool, device=x.device)
         if a1 > a0:
             top1, p1, ent, margin, in_a = self._stats(logits[:, a0 - lo : a1 - lo], x[:, a0:a1])
             out.answer_top1[idx], out.top1_prob[idx], out.entropy[idx] = top1, p1, ent
             out.margin[idx], out.in_A[idx] = margin, in_a
+        if self.track_block:
+            out.gen_top1[idx], out.gen_in[idx] = self._block_tracking(
+                x, logits, lo, win, layout, in_a
+            )
         return out
+
+    def _block_tracking(
+        self, x, logits, lo: int, win: Window, layout: CanvasLayout, in_a: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(gen_top1, gen_in) of rows `x`: the generation region's top-1 (committed tokens where
+        committed; the mask id is never a prediction) and A(t) plus the masked reasoning positions
+        of each row's current block. Masked positions all lie at or after `lo`."""
+        g0 = layout.gen_start
+        g1, a0 = g0 + layout.gen_len, layout.answer[0]
+        gen = x[:, g0:g1].clone()
+        off = max(g0, lo)
+        top2 = logits[:, off - lo : g1 - lo].topk(2, dim=-1).indices
+        pred = torch.where(top2[..., 0] == self.mask_id, top2[..., 1], top2[..., 0])
+        tail = gen[:, off - g0 :]
+        gen[:, off - g0 :] = torch.where(tail == self.mask_id, pred, tail)
+        block = win.cand & (win.pos < a0) if layout.answer_len else win.cand
+        # add, not overwrite: a ragged window repeats its clamped last slot
+        hits = torch.zeros(gen.shape, dtype=torch.long, device=gen.device)
+        tracked = hits.scatter_add_(1, win.pos - g0, block.long()) > 0
+        tracked[:, a0 - g0 :] |= in_a
+        return gen, tracked
+
+    def _layout_plan(self, layout: CanvasLayout) -> BlockPlan:
+        return plan_blocks(layout.gen_len, layout.gen_start, self.config)
 
     def _noise_gen(self, state: DecodeState) -> torch.Generator:
         if state.generator is None:
@@ -235,6 +274,8 @@ class Decoder:
         if want_signals and state.layout.answer_len:
             a0, a1 = state.layout.answer
             lo, hi = min(lo, a0), max(hi, a1)
+        if want_signals and self.track_block:  # every masked position lies in [lo, seq)
+            hi = seq
         return lo, hi
 
     def _commit(

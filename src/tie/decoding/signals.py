@@ -3,6 +3,10 @@
 Only the answer positions are softmaxed. For positions already committed `answer_top1` is the
 committed token; probabilities are still the model's. Rows that did not step (`active` False)
 get NaN statistics, `in_A` False and their current tokens as `answer_top1`.
+
+With block tracking on (`Decoder.track_block`, beyond the paper) the signals also carry the top-1
+over the whole generation region and the positions a block-aware change count reads: A(t) plus
+the masked reasoning positions of the row's current block.
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ class StepSignals:
     in_A: torch.Tensor  # [B, A] bool: masked, top-1 not EOS (option), capped to the first K
     committed: torch.Tensor  # [B, L] bool: positions committed by this step
     active: torch.Tensor  # [B] bool: rows that ran a forward in this step
+    # block tracking only: [B, G] over the generation region (committed positions show their
+    # token) and the tracked positions, A(t) plus the current block's masked reasoning positions
+    gen_top1: torch.Tensor | None = None
+    gen_in: torch.Tensor | None = None
 
 
 def answer_stats(
@@ -55,11 +63,21 @@ def _one_hot_col(logits: torch.Tensor, col: int) -> torch.Tensor:
     return m
 
 
-def empty_signals(x: torch.Tensor, layout_answer: tuple[int, int]) -> StepSignals:
-    """Signals for a batch where no row stepped (all NaN / False)."""
+def empty_signals(
+    x: torch.Tensor, layout_answer: tuple[int, int], gen: tuple[int, int] | None = None
+) -> StepSignals:
+    """Signals for a batch where no row stepped (all NaN / False); `gen` (the generation region's
+    span) adds empty block-tracking fields."""
     a0, a1 = layout_answer
     b = x.shape[0]
     nan = torch.full((b, a1 - a0), float("nan"), device=x.device)
+    tracked = {}
+    if gen is not None:
+        g0, g1 = gen
+        tracked = {
+            "gen_top1": x[:, g0:g1].clone(),
+            "gen_in": torch.zeros(b, g1 - g0, dtype=torch.bool, device=x.device),
+        }
     return StepSignals(
         answer_top1=x[:, a0:a1].clone(),
         top1_prob=nan,
@@ -68,4 +86,5 @@ def empty_signals(x: torch.Tensor, layout_answer: tuple[int, int]) -> StepSignal
         in_A=torch.zeros(b, a1 - a0, dtype=torch.bool, device=x.device),
         committed=torch.zeros_like(x, dtype=torch.bool),
         active=torch.zeros(b, dtype=torch.bool, device=x.device),
+        **tracked,
     )

@@ -49,6 +49,10 @@ class Member:
     own_top1: torch.Tensor  # last step's mean answer top-1 (tie-break key)
     last_scores: dict[str, torch.Tensor] = field(default_factory=dict)
     nfe: torch.Tensor = None  # type: ignore[assignment]
+    # change_positions="answer_and_block": the previous step's top-1 over the generation region
+    # and the positions it tracked (A(t) plus the current block's masked reasoning positions)
+    prev_gen_top1: torch.Tensor | None = None
+    prev_gen_in: torch.Tensor | None = None
 
     @property
     def name(self) -> str:
@@ -99,6 +103,14 @@ def make_member(c: Constituent, prompts: list[str], task: Any, options: Ensemble
     a = int(state.layout.answer_len)
     dev = state.x.device
     zeros = torch.zeros(b, dtype=torch.float64)
+    tracked = {}
+    if options.change_positions == "answer_and_block":
+        decoder.track_block = True
+        g = int(state.layout.gen_len)
+        tracked = {
+            "prev_gen_top1": torch.zeros(b, g, dtype=torch.long, device=dev),
+            "prev_gen_in": torch.zeros(b, g, dtype=torch.bool, device=dev),
+        }
     return Member(
         c=c,
         decoder=decoder,
@@ -116,6 +128,7 @@ def make_member(c: Constituent, prompts: list[str], task: Any, options: Ensemble
         own_top1=zeros.clone(),
         last_scores={k: zeros.clone() for k in LOGIT_SCORES},
         nfe=torch.zeros(b, dtype=torch.long),
+        **tracked,
     )
 
 
@@ -174,11 +187,17 @@ class MethodRun:
         """One forward's answer signals of the `active` rows join the member's histories: the
         change counts (round and whole decode), the previous top-1 and the last logit scores."""
         cur = s.answer_top1
-        delta = step_change_count(mem.prev_top1, mem.prev_in_a, cur, self.options.normalise).cpu()
+        norm = self.options.normalise
+        act_dev = active.to(cur.device).unsqueeze(1)
+        if mem.prev_gen_top1 is None:
+            delta = step_change_count(mem.prev_top1, mem.prev_in_a, cur, norm).cpu()
+        else:  # change_positions="answer_and_block"
+            delta = step_change_count(mem.prev_gen_top1, mem.prev_gen_in, s.gen_top1, norm).cpu()
+            mem.prev_gen_top1 = torch.where(act_dev, s.gen_top1, mem.prev_gen_top1)
+            mem.prev_gen_in = torch.where(act_dev, s.gen_in.bool(), mem.prev_gen_in)
         zero = torch.zeros_like(delta)
         mem.round_count += torch.where(mem.round_valid & active, delta, zero)
         mem.whole_count += torch.where(mem.whole_valid & active, delta, zero)
-        act_dev = active.to(cur.device).unsqueeze(1)
         mem.prev_top1 = torch.where(act_dev, cur, mem.prev_top1)
         mem.prev_in_a = torch.where(act_dev, s.in_A.bool(), mem.prev_in_a)
         mem.round_valid |= active
@@ -229,8 +248,13 @@ class MethodRun:
         r = rows.to(mem.state.x.device)
         s = mem.decoder.answer_signals(mem.state.x[r], mem.state.attention_mask[r], mem.layout)
         self.scoring_nfe[rows] += 1
-        full = empty_signals(mem.state.x, mem.layout.answer)  # batch-shaped, as a step's are
-        for name in ("answer_top1", "top1_prob", "entropy", "margin", "in_A"):
+        lay = mem.layout
+        gen = (
+            (lay.gen_start, lay.gen_start + lay.gen_len) if mem.prev_gen_top1 is not None else None
+        )
+        full = empty_signals(mem.state.x, lay.answer, gen)  # batch-shaped, as a step's are
+        names = ("answer_top1", "top1_prob", "entropy", "margin", "in_A")
+        for name in names + (("gen_top1", "gen_in") if gen else ()):
             getattr(full, name)[r] = getattr(s, name)
         active = torch.zeros(self.batch, dtype=torch.bool)
         active[rows] = True

@@ -15,6 +15,9 @@ TIE_BREAKS = ("own_top1", "incumbent", "model_order", "random")
 ON_COMPLETE = ("finish_independently", "relay_then_finish")
 SELECTION_TCC = ("whole_decode", "last_round")
 BRIDGE_GAPS = ("drop", "offsets")  # tie.ensemble.bridge: tokens after a gap
+# positions the token change count reads: A(t) (TIE_SPEC) | A(t) plus the masked reasoning
+# positions of the block being written
+CHANGE_POSITIONS = ("answer", "answer_and_block")
 
 # Spellings used in early configs, mapped to the canonical values above.
 _ALIASES = {
@@ -65,6 +68,10 @@ class EnsembleOptions:
     # adds one forward per member at the end of each relayed round of `tie:tcc` (no commit, counted
     # in NFE) so the token change count also sees the reaction to the last one [ours].
     count_last_commit: bool = False
+    # What the token change count reads (relay score and final selection alike): the answer
+    # positions A(t) (the paper) or A(t) plus the masked reasoning positions of the current block,
+    # so a model that wavers over what it is writing now also scores as less reliable [ours].
+    change_positions: str = "answer"
 
     def __post_init__(self) -> None:
         for name in ("final_selection", "tie_break", "on_complete", "selection_tcc"):
@@ -85,6 +92,7 @@ class EnsembleOptions:
             ("on_complete", self.on_complete, ON_COMPLETE),
             ("selection_tcc", self.selection_tcc, SELECTION_TCC),
             ("bridge_gaps", self.bridge_gaps, BRIDGE_GAPS),
+            ("change_positions", self.change_positions, CHANGE_POSITIONS),
         ]
         for name, value, allowed in checks:
             if value not in allowed:
