@@ -43,7 +43,12 @@ def _relay_rules(tags: list[str]) -> str:
     if len(set(rules.values())) == 1:
         rule = next(iter(rules.values()))
         return f"; {rule}" if rule else ""
-    return "; " + "; ".join(f"{t}: {r or 'answer positions only'}" for t, r in rules.items())
+    groups: dict[str, list[str]] = {}
+    for tag, rule in rules.items():
+        groups.setdefault(rule, []).append(tag)
+    return "; " + "; ".join(
+        f"{', '.join(tags)}: {rule or 'answer positions only'}" for rule, tags in groups.items()
+    )
 
 
 def member_section(name: str, tags: list[str]) -> str:

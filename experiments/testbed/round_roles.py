@@ -100,10 +100,11 @@ def tabulate(rows: list[dict], rounds: list[dict], members: list[str]) -> dict:
 def render(stats: dict, args: argparse.Namespace) -> str:
     lines = [
         f"`synth_math` split=dev seed={args.seed} n={args.n}; TIE(tcc), interval {args.interval},"
-        f" tie-break {args.tie_break}, count_last_commit {args.count_last_commit}; private-fact"
+        f" tie-break {args.tie_break}, count_last_commit {args.count_last_commit}, change count"
+        f" over {getattr(args, 'change_positions', 'answer').replace('_', ' ')}; private-fact"
         " rounds only",
         "",
-        "| category | fact rounds | tied | role | no answer change | mean change | led |",
+        "| category | fact rounds | tied | role | no change | mean change | led |",
         "|---|---|---|---|---|---|---|",
     ]
     for cat, e in stats.items():
@@ -126,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--interval", type=int, default=8)
     p.add_argument("--tie-break", default="own_top1")
     p.add_argument("--count-last-commit", action="store_true")
+    p.add_argument("--change-positions", default="answer", choices=["answer", "answer_and_block"])
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
 
@@ -143,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         interval=args.interval,
         tie_break=args.tie_break,
         count_last_commit=args.count_last_commit,
+        change_positions=args.change_positions,
         trace_steps=False,
     )
     log = RoundLog()

@@ -119,12 +119,13 @@ def test_cards_say_which_relay_rules_each_run_used(tmp_path, monkeypatch):
     for tag, cfg in {
         "paper": {},
         "look": {"count_last_commit": True},
+        "look2": {"count_last_commit": True},
         "block": {"change_positions": "answer_and_block", "count_last_commit": False},
     }.items():
         (tmp_path / tag).mkdir()
         (tmp_path / tag / "metrics.json").write_text(json.dumps({"config": cfg}))
     assert cards._relay_rules(["paper"]) == ""
     assert cards._relay_rules(["block", "block"]).startswith("; the token change count reads")
-    mixed = cards._relay_rules(["paper", "look", "block"])
-    assert mixed.startswith("; paper: answer positions only; look: each round ends")
-    assert "block: the token change count reads the answer and the masked" in mixed
+    mixed = cards._relay_rules(["paper", "look", "block", "look2"])
+    assert mixed.startswith("; paper: answer positions only; look, look2: each round ends")
+    assert "; block: the token change count reads the answer and the masked" in mixed
