@@ -12,7 +12,7 @@ from tiny_task import TinyTask
 from tie.decoding import DecodeConfig
 from tie.ensemble import Constituent, EnsembleOptions, run_method
 from tie.models.scripted import ScriptedBackend, make_tokenizer
-from tie.tracing import Tracer, read_traces
+from tie.tracing import Tracer, read_traces, recompute_round_tcc
 
 REASONING, ANSWER, BLOCK = 8, 4, 8
 
@@ -52,7 +52,13 @@ def run(change_positions: str, tmp_path):
             "tie:tcc", members, ["q"], TinyTask(REASONING, ANSWER), options, rows=[{"id": "p", "gold": "xxxx"}],
             tracer=tracer,
         )  # fmt: skip
-    rounds = read_traces(tmp_path)["rounds"]
+    traces = read_traces(tmp_path)
+    rounds = traces["rounds"]
+    # the logged round scores are what the step trace adds up to, over the positions it tracked
+    redone = recompute_round_tcc(traces["steps"]).set_index(["round", "model"])["score_tcc"]
+    for r in rounds.itertuples():
+        assert redone[(r.round, r.model)] == pytest.approx(r.score_tcc)
+    assert traces["steps"]["gen_top1"].notna().all() == (change_positions == "answer_and_block")
     return out, rounds[rounds["round"] == 0].set_index("model")["score_tcc"].to_dict()
 
 

@@ -218,8 +218,13 @@ class MethodRun:
         x = mem.state.x.cpu()
         n_masked = n_masked.cpu().tolist()
         steps = (mem.nfe if lookahead else mem.nfe - 1).tolist()
+        tracked = {}
+        if s.gen_top1 is not None:  # change_positions="answer_and_block"
+            gen_top1, gen_in = s.gen_top1.cpu().tolist(), s.gen_in.bool().cpu().tolist()
         for b in rows:
             pos = committed[b].nonzero().flatten()
+            if s.gen_top1 is not None:
+                tracked = {"gen_top1": gen_top1[b], "gen_in": gen_in[b]}
             self.tracer.add_step(
                 {
                     "id": self.ids[b],
@@ -236,6 +241,7 @@ class MethodRun:
                     "committed_pos": pos.tolist(),
                     "committed_ids": x[b, pos].tolist(),
                     "lookahead": lookahead,
+                    **tracked,
                 }
             )
 

@@ -21,6 +21,10 @@ STEPS = pa.schema(
         ("committed_ids", pa.list_(pa.int64())),
         # a forward without a commit after the round's last step (count_last_commit)
         ("lookahead", pa.bool_()),
+        # change_positions=answer_and_block only (null otherwise): top-1 over the generation region
+        # and the positions the change count tracks (A(t) plus the current block's masked ones)
+        ("gen_top1", pa.list_(pa.int64())),
+        ("gen_in", pa.list_(pa.bool_())),
     ]
 )
 
@@ -67,3 +71,5 @@ CANDIDATES = pa.schema(
 )
 
 TABLES = {"steps": STEPS, "rounds": ROUNDS, "candidates": CANDIDATES}
+# Columns a row may leave out (written as null): those only some options produce.
+OPTIONAL = {"steps": frozenset({"gen_top1", "gen_in"})}

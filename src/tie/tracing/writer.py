@@ -14,12 +14,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tie.tracing.schema import TABLES
+from tie.tracing.schema import OPTIONAL, TABLES
 
 
 class _TableWriter:
-    def __init__(self, path: Path, schema: pa.Schema, batch_rows: int) -> None:
+    def __init__(
+        self, path: Path, schema: pa.Schema, batch_rows: int, optional: frozenset[str] = frozenset()
+    ) -> None:
         self.path = path
+        self.optional = optional
         self.tmp = path.with_name(path.name + ".tmp")
         self.schema = schema
         self.batch_rows = batch_rows
@@ -35,7 +38,7 @@ class _TableWriter:
     def flush(self) -> None:
         if not self.buffer:
             return
-        missing = set(self.schema.names) - set(self.buffer[0])
+        missing = set(self.schema.names) - set(self.buffer[0]) - self.optional
         if missing:
             raise ValueError(f"trace row for {self.path.name} lacks columns {sorted(missing)}")
         table = pa.Table.from_pylist(self.buffer, schema=self.schema)
@@ -75,7 +78,12 @@ class Tracer:
         self.steps_enabled = steps
         suffix = "" if rank == 0 else f".rank{rank}"
         self._tables = {
-            name: _TableWriter(self.dir / f"{name}{suffix}.parquet", schema, batch_rows)
+            name: _TableWriter(
+                self.dir / f"{name}{suffix}.parquet",
+                schema,
+                batch_rows,
+                OPTIONAL.get(name, frozenset()),
+            )
             for name, schema in TABLES.items()
             if steps or name != "steps"
         }
