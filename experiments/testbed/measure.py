@@ -32,6 +32,9 @@ SCORINGS = ("tcc", "top1", "entropy", "margin")
 TIE_BREAK_RULES = {
     "own_top1": "ties in the relay score broken by the trajectory's mean answer top-1 under its "
     "own model, then model order",
+    "tracked_top1": "ties broken by the trajectory's mean top-1 over the positions its change "
+    "count reads (the answer, and the block being written under answer_and_block), then model "
+    "order",
     "incumbent": "ties keep the previous round's leader when it is tied, else own_top1",
     "model_order": "ties go to the first model in the configured order",
     "random": "ties broken uniformly at random (seeded)",

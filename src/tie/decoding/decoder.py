@@ -135,7 +135,9 @@ class Decoder:
             active=torch.ones(x.shape[0], dtype=torch.bool, device=x.device),
         )
         if win is not None:
-            out.gen_top1, out.gen_in = self._block_tracking(x, logits, lo, win, layout, in_a)
+            out.gen_top1, out.gen_in, out.gen_p1 = self._block_tracking(
+                x, logits, lo, win, layout, in_a
+            )
         return out
 
     # -- internals -----------------------------------------------------------------------------
@@ -204,31 +206,40 @@ class Decoder:
             out.answer_top1[idx], out.top1_prob[idx], out.entropy[idx] = top1, p1, ent
             out.margin[idx], out.in_A[idx] = margin, in_a
         if self.track_block:
-            out.gen_top1[idx], out.gen_in[idx] = self._block_tracking(
+            out.gen_top1[idx], out.gen_in[idx], out.gen_p1[idx] = self._block_tracking(
                 x, logits, lo, win, layout, in_a
             )
         return out
 
     def _block_tracking(
         self, x, logits, lo: int, win: Window, layout: CanvasLayout, in_a: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(gen_top1, gen_in) of rows `x`: the generation region's top-1 (committed tokens where
-        committed; the mask id is never a prediction) and A(t) plus the masked reasoning positions
-        of each row's current block. Masked positions all lie at or after `lo`."""
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(gen_top1, gen_in, gen_p1) of rows `x`: the generation region's top-1 (committed
+        tokens where committed; the mask id is never a prediction), A(t) plus the masked reasoning
+        positions of each row's current block, and the top-1 probability at masked positions (the
+        mask's share left out). Masked positions all lie at or after `lo`."""
         g0 = layout.gen_start
         g1, a0 = g0 + layout.gen_len, layout.answer[0]
         gen = x[:, g0:g1].clone()
         off = max(g0, lo)
-        top2 = logits[:, off - lo : g1 - lo].topk(2, dim=-1).indices
-        pred = torch.where(top2[..., 0] == self.mask_id, top2[..., 1], top2[..., 0])
+        lg = logits[:, off - lo : g1 - lo].float()
+        top2 = lg.topk(2, dim=-1)
+        first_is_mask = top2.indices[..., 0] == self.mask_id
+        pred = torch.where(first_is_mask, top2.indices[..., 1], top2.indices[..., 0])
+        best = torch.where(first_is_mask, top2.values[..., 1], top2.values[..., 0])
+        lse = torch.logsumexp(lg, dim=-1)  # without the mask: log(sum - exp(mask logit))
+        lse = lse + torch.log1p(-torch.exp(lg[..., self.mask_id] - lse).clamp(max=1 - 1e-7))
         tail = gen[:, off - g0 :]
-        gen[:, off - g0 :] = torch.where(tail == self.mask_id, pred, tail)
+        masked = tail == self.mask_id
+        gen[:, off - g0 :] = torch.where(masked, pred, tail)
+        p1 = torch.full(gen.shape, float("nan"), device=gen.device)
+        p1[:, off - g0 :] = torch.where(masked, (best - lse).exp(), float("nan"))
         block = win.cand & (win.pos < a0) if layout.answer_len else win.cand
         # add, not overwrite: a ragged window repeats its clamped last slot
         hits = torch.zeros(gen.shape, dtype=torch.long, device=gen.device)
         tracked = hits.scatter_add_(1, win.pos - g0, block.long()) > 0
         tracked[:, a0 - g0 :] |= in_a
-        return gen, tracked
+        return gen, tracked, p1
 
     def _layout_plan(self, layout: CanvasLayout) -> BlockPlan:
         return plan_blocks(layout.gen_len, layout.gen_start, self.config)

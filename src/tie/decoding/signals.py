@@ -29,6 +29,7 @@ class StepSignals:
     # token) and the tracked positions, A(t) plus the current block's masked reasoning positions
     gen_top1: torch.Tensor | None = None
     gen_in: torch.Tensor | None = None
+    gen_p1: torch.Tensor | None = None  # top-1 probability there (NaN where committed)
 
 
 def answer_stats(
@@ -77,6 +78,7 @@ def empty_signals(
         tracked = {
             "gen_top1": x[:, g0:g1].clone(),
             "gen_in": torch.zeros(b, g1 - g0, dtype=torch.bool, device=x.device),
+            "gen_p1": torch.full((b, g1 - g0), float("nan"), device=x.device),
         }
     return StepSignals(
         answer_top1=x[:, a0:a1].clone(),

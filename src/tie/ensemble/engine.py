@@ -20,6 +20,7 @@ from tie.ensemble.options import Candidate, Constituent, EnsembleOptions, Method
 from tie.ensemble.scoring import (
     argmax_with_ties,
     logit_scores,
+    masked_mean,
     select_final,
     step_change_count,
 )
@@ -47,6 +48,7 @@ class Member:
     top1_sum: torch.Tensor
     top1_n: torch.Tensor
     own_top1: torch.Tensor  # last step's mean answer top-1 (tie-break key)
+    tracked_top1: torch.Tensor  # ... over the positions the change count tracks (tracked_top1)
     last_scores: dict[str, torch.Tensor] = field(default_factory=dict)
     nfe: torch.Tensor = None  # type: ignore[assignment]
     # change_positions="answer_and_block": the previous step's top-1 over the generation region
@@ -126,6 +128,7 @@ def make_member(c: Constituent, prompts: list[str], task: Any, options: Ensemble
         top1_sum=zeros.clone(),
         top1_n=torch.zeros(b, dtype=torch.long),
         own_top1=zeros.clone(),
+        tracked_top1=zeros.clone(),
         last_scores={k: zeros.clone() for k in LOGIT_SCORES},
         nfe=torch.zeros(b, dtype=torch.long),
         **tracked,
@@ -206,6 +209,12 @@ class MethodRun:
         for k, v in scores.items():
             mem.last_scores[k] = torch.where(active, v, mem.last_scores[k])
         mem.own_top1 = torch.where(active, scores["top1"], mem.own_top1)
+        tracked = scores["top1"]
+        if mem.prev_gen_top1 is not None:  # the same mean over A(t) plus the current block
+            p1, on = s.gen_p1.nan_to_num(0.0), s.gen_in.bool()
+            tracked = torch.where(on.any(1), masked_mean(p1, on), 0.0).cpu()
+            tracked = torch.where(on.any(1).cpu(), tracked, scores["top1"])
+        mem.tracked_top1 = torch.where(active, tracked, mem.tracked_top1)
         return scores
 
     def _trace_step(self, mem, rnd, s, active, n_masked, scores, lookahead=False) -> None:
@@ -219,11 +228,12 @@ class MethodRun:
         n_masked = n_masked.cpu().tolist()
         steps = (mem.nfe if lookahead else mem.nfe - 1).tolist()
         tracked = {}
-        if s.gen_top1 is not None:  # change_positions="answer_and_block"
+        block = mem.prev_gen_top1 is not None  # change_positions="answer_and_block"
+        if block:
             gen_top1, gen_in = s.gen_top1.cpu().tolist(), s.gen_in.bool().cpu().tolist()
         for b in rows:
             pos = committed[b].nonzero().flatten()
-            if s.gen_top1 is not None:
+            if block:
                 tracked = {"gen_top1": gen_top1[b], "gen_in": gen_in[b]}
             self.tracer.add_step(
                 {
@@ -260,7 +270,7 @@ class MethodRun:
         )
         full = empty_signals(mem.state.x, lay.answer, gen)  # batch-shaped, as a step's are
         names = ("answer_top1", "top1_prob", "entropy", "margin", "in_A")
-        for name in names + (("gen_top1", "gen_in") if gen else ()):
+        for name in names + (("gen_top1", "gen_in", "gen_p1") if gen else ()):
             getattr(full, name)[r] = getattr(s, name)
         active = torch.zeros(self.batch, dtype=torch.bool)
         active[rows] = True
@@ -365,7 +375,8 @@ class MethodRun:
             for j in relay.nonzero().flatten().tolist():
                 source[j] = "cross" if opts.cross_model else "source"
         all_scores = {"tcc": tcc, **logit}
-        own = torch.stack([m.own_top1[rows] for m in self.members])
+        key = "tracked_top1" if opts.tie_break == "tracked_top1" else "own_top1"
+        own = torch.stack([getattr(m, key)[rows] for m in self.members])
         eligible = self.eligible(rows)
         leader, tied = argmax_with_ties(
             all_scores[self.scoring],

@@ -11,7 +11,9 @@ from typing import Any
 
 SCORINGS = ("tcc", "top1", "entropy", "margin")
 FINAL_SELECTIONS = ("lowest_tcc", "best_model", "most_selected")
-TIE_BREAKS = ("own_top1", "incumbent", "model_order", "random")
+# own_top1: the trajectory's mean answer top-1 (TIE_SPEC); tracked_top1: its mean top-1 over the
+# positions the change count reads (A(t), plus the current block under answer_and_block)
+TIE_BREAKS = ("own_top1", "tracked_top1", "incumbent", "model_order", "random")
 ON_COMPLETE = ("finish_independently", "relay_then_finish")
 SELECTION_TCC = ("whole_decode", "last_round")
 BRIDGE_GAPS = ("drop", "offsets")  # tie.ensemble.bridge: tokens after a gap

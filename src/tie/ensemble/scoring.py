@@ -83,6 +83,8 @@ def argmax_with_ties(
     gated models (a row with none eligible keeps every model). `incumbent` [B]: the previous
     round's leader (-1: none) for `tie_break="incumbent"`, which keeps it when it is among the
     tied (a tie is no evidence for handing the canvas over) and otherwise falls back to own_top1.
+    `tracked_top1` ranks the tied by `own_top1` as well: the caller passes the mean top-1 over
+    the positions its change count tracks as that key.
     """
     scores = scores.to(torch.float64).clone()
     m, b = scores.shape
@@ -102,7 +104,7 @@ def argmax_with_ties(
         only[inc.clamp(min=0), rows] = True
         top = torch.where(keep.unsqueeze(0), only, top)
         tie_break = "own_top1"
-    if tie_break == "own_top1":
+    if tie_break in ("own_top1", "tracked_top1"):
         if own_top1 is None:
             raise ValueError("tie_break='own_top1' needs the models' own mean answer top-1")
         key = torch.where(top, own_top1.to(torch.float64), torch.full_like(scores, -torch.inf))
