@@ -22,8 +22,9 @@ def _count(value: float | None) -> str:
 
 
 def _rule(cfg: dict) -> str:
-    """What a result tag's relay score read, beyond the paper's answer positions."""
-    parts = []
+    """How a result tag's relay chose its leaders: the tie rule, and what the score read beyond
+    the paper's answer positions."""
+    parts = [f"relay-score tie rule {cfg.get('relay_tie_break', cfg.get('tie_break', 'own_top1'))}"]
     if cfg.get("change_positions", "answer") == "answer_and_block":
         parts.append(
             "the token change count reads the answer and the masked positions of the block being "
@@ -41,14 +42,11 @@ def _relay_rules(tags: list[str]) -> str:
         for tag in tags
     }
     if len(set(rules.values())) == 1:
-        rule = next(iter(rules.values()))
-        return f"; {rule}" if rule else ""
+        return f"; {next(iter(rules.values()))}"
     groups: dict[str, list[str]] = {}
     for tag, rule in rules.items():
         groups.setdefault(rule, []).append(tag)
-    return "; " + "; ".join(
-        f"{', '.join(tags)}: {rule or 'answer positions only'}" for rule, tags in groups.items()
-    )
+    return "; " + "; ".join(f"{', '.join(tags)}: {rule}" for rule, tags in groups.items())
 
 
 def member_section(name: str, tags: list[str]) -> str:
@@ -56,8 +54,7 @@ def member_section(name: str, tags: list[str]) -> str:
         MEASURED_BEGIN,
         "Greedy, one token per step, blocks of 8, low-confidence remasking (see "
         "`experiments/testbed/RESULTS.md` for the ensemble results). Ensemble runs: relay "
-        "interval 8 steps = one 8-character fact slot per round; relay-score ties broken by the "
-        "trajectory's own mean answer top-1, then model order" + _relay_rules(tags) + ".",
+        "interval 8 steps = one 8-character fact slot per round" + _relay_rules(tags) + ".",
         "",
         "| run | task | split / seed / n | accuracy % [95% CI] | per category | "
         "answer change count correct / incorrect |",

@@ -53,7 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--methods", nargs="+", default=["single", "post", "tie"])
     p.add_argument("--interval", type=int, default=8)
     p.add_argument("--block", type=int, default=8)
-    p.add_argument("--tie-break", default="own_top1", choices=sorted(TIE_BREAK_RULES))
+    p.add_argument("--tie-break", default="tracked_top1", choices=sorted(TIE_BREAK_RULES))
     p.add_argument("--bridge-gaps", default="drop", choices=["drop", "offsets"])
     p.add_argument(
         "--count-last-commit",

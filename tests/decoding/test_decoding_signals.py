@@ -110,12 +110,17 @@ def test_block_tracking_covers_the_current_block_and_A(backend):
         :, g0 : g0 + lay.gen_len
     ]
     assert torch.equal(sig.gen_top1, want)
+    p1 = logits.softmax(-1).max(-1).values[:, g0 : g0 + lay.gen_len]
+    masked = (before == backend.mask_id)[:, g0 : g0 + lay.gen_len]
+    assert torch.allclose(sig.gen_p1[masked], p1[masked], atol=1e-5)
+    assert sig.gen_p1[~masked].isnan().all()
     tracked = sig.gen_in.clone()
     assert torch.equal(tracked[:, a0 - g0 :], sig.in_A)
     reasoning = tracked[:, : r1 - g0].nonzero().tolist()
     assert reasoning == [[0, 0], [0, 2], [0, 3], [1, 4], [1, 5], [1, 6], [1, 7]]
     for name in ("gen_top1", "gen_in", "answer_top1", "in_A"):  # the same without a commit
         assert torch.equal(getattr(scored, name), getattr(sig, name)), name
+    assert torch.allclose(scored.gen_p1, sig.gen_p1, equal_nan=True)
     assert (
         Decoder(backend, DecodeConfig(block_length=4, rounding="ceil")).step(state).gen_in is None
     )

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from tiny_task import TinyTask
+from tiny_task import TinyTask, traced_tcc_run
 
 from tie.decoding import DecodeConfig
 from tie.ensemble import Constituent, EnsembleOptions, run_method
 from tie.models.scripted import ScriptedBackend, make_tokenizer
-from tie.tracing import Tracer, read_traces, recompute_round_tcc
 
 REASONING, ANSWER, BLOCK = 8, 4, 8
 
@@ -47,19 +46,11 @@ def run(change_positions: str, tmp_path):
     options = EnsembleOptions(
         interval=BLOCK, tie_break="model_order", change_positions=change_positions
     )
-    with Tracer(tmp_path) as tracer:
-        (out,) = run_method(
-            "tie:tcc", members, ["q"], TinyTask(REASONING, ANSWER), options, rows=[{"id": "p", "gold": "xxxx"}],
-            tracer=tracer,
-        )  # fmt: skip
-    traces = read_traces(tmp_path)
-    rounds = traces["rounds"]
-    # the logged round scores are what the step trace adds up to, over the positions it tracked
-    redone = recompute_round_tcc(traces["steps"]).set_index(["round", "model"])["score_tcc"]
-    for r in rounds.itertuples():
-        assert redone[(r.round, r.model)] == pytest.approx(r.score_tcc)
+    task = TinyTask(REASONING, ANSWER)
+    out, first, traces = traced_tcc_run(members, options, task, tmp_path, "xxxx")
+    # block-aware steps carry the positions their count was taken over
     assert traces["steps"]["gen_top1"].notna().all() == (change_positions == "answer_and_block")
-    return out, rounds[rounds["round"] == 0].set_index("model")["score_tcc"].to_dict()
+    return out, first
 
 
 def test_answer_positions_alone_see_a_tie(tmp_path):
@@ -83,3 +74,41 @@ def test_the_current_block_exposes_the_waverer(tmp_path):
 def test_unknown_change_positions_is_refused():
     with pytest.raises(ValueError, match="change_positions"):
         EnsembleOptions(change_positions="reasoning")
+
+
+def confident(block_logit: float, answer_logit: float, name: str) -> ScriptedBackend:
+    """Steady everywhere (no change to count), with the given confidence in its reasoning block
+    and in its answer."""
+    tok = make_tokenizer("a")
+    x_id, v, mask = tok.convert_tokens_to_ids("x"), len(tok), tok.mask_token_id
+
+    def fn(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        b, length = input_ids.shape
+        out = torch.zeros(b, length, v)
+        out[..., x_id] = block_logit + 0.01 * torch.arange(length, dtype=torch.float32)
+        out[:, length - ANSWER :, x_id] = answer_logit
+        out[..., mask] = -1e9
+        return out
+
+    return ScriptedBackend(fn, tokenizer=tok, name=name)
+
+
+@pytest.mark.parametrize(
+    "positions, tie_break, leader",
+    [
+        ("answer_and_block", "own_top1", "sure_answer"),  # the paper's key: answer top-1
+        ("answer_and_block", "tracked_top1", "sure_block"),  # block + answer top-1
+        ("answer", "tracked_top1", "sure_answer"),  # tracked positions are A(t): the same
+    ],
+)
+def test_tracked_top1_ranks_ties_by_the_positions_the_count_reads(positions, tie_break, leader):
+    cfg = DecodeConfig(block_length=BLOCK, rounding="ceil")
+    members = [
+        Constituent("sure_answer", confident(2.0, 6.0, "sure_answer"), cfg),
+        Constituent("sure_block", confident(8.0, 5.5, "sure_block"), cfg),
+    ]
+    options = EnsembleOptions(interval=BLOCK, tie_break=tie_break, change_positions=positions)
+    (out,) = run_method(
+        "tie:tcc", members, ["q"], TinyTask(REASONING, ANSWER), options, rows=[{"id": "p", "gold": "xxxx"}]
+    )  # fmt: skip
+    assert out.leaders == [leader]

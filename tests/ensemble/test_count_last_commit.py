@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from tiny_task import TinyTask
+from tiny_task import TinyTask, traced_tcc_run
 
 from tie.decoding import DecodeConfig
 from tie.ensemble import Constituent, EnsembleOptions, run_method
 from tie.models.scripted import ScriptedBackend, make_tokenizer
-from tie.tracing import Tracer, read_traces, recompute_round_tcc
 
 REASONING, ANSWER, BLOCK = 8, 4, 8
 
@@ -45,19 +44,9 @@ def run(count_last_commit: bool, tmp_path):
     options = EnsembleOptions(
         interval=BLOCK, tie_break="model_order", count_last_commit=count_last_commit
     )
-    with Tracer(tmp_path) as tracer:
-        (out,) = run_method(
-            "tie:tcc", members, ["q"], TinyTask(REASONING, ANSWER), options, rows=[{"id": "p", "gold": "xxxx"}],
-            tracer=tracer,
-        )  # fmt: skip
-    traces = read_traces(tmp_path)
-    rounds, steps = traces["rounds"], traces["steps"]
-    first = rounds[rounds["round"] == 0].set_index("model")["score_tcc"].to_dict()
-    # the logged round scores are what the step trace (look-ahead rows included) adds up to
-    redone = recompute_round_tcc(steps).set_index(["round", "model"])["score_tcc"]
-    for r in rounds.itertuples():
-        assert redone[(r.round, r.model)] == pytest.approx(r.score_tcc)
-    assert steps["lookahead"].sum() == (2 if count_last_commit else 0)
+    task = TinyTask(REASONING, ANSWER)
+    out, first, traces = traced_tcc_run(members, options, task, tmp_path, "xxxx")
+    assert traces["steps"]["lookahead"].sum() == (2 if count_last_commit else 0)
     return out, first
 
 

@@ -120,12 +120,21 @@ def test_cards_say_which_relay_rules_each_run_used(tmp_path, monkeypatch):
         "paper": {},
         "look": {"count_last_commit": True},
         "look2": {"count_last_commit": True},
-        "block": {"change_positions": "answer_and_block", "count_last_commit": False},
+        "block": {
+            "change_positions": "answer_and_block",
+            "count_last_commit": False,
+            "tie_break": "tracked_top1",
+            "relay_tie_break": "tracked_top1 (ties by block)",
+        },
     }.items():
         (tmp_path / tag).mkdir()
         (tmp_path / tag / "metrics.json").write_text(json.dumps({"config": cfg}))
-    assert cards._relay_rules(["paper"]) == ""
-    assert cards._relay_rules(["block", "block"]).startswith("; the token change count reads")
+    assert cards._relay_rules(["paper"]) == "; relay-score tie rule own_top1"
+    block = cards._relay_rules(["block", "block"])
+    assert block.startswith("; relay-score tie rule tracked_top1 (ties by block); the token change")
     mixed = cards._relay_rules(["paper", "look", "block", "look2"])
-    assert mixed.startswith("; paper: answer positions only; look, look2: each round ends")
-    assert "; block: the token change count reads the answer and the masked" in mixed
+    assert mixed.startswith(
+        "; paper: relay-score tie rule own_top1; look, look2: relay-score tie rule own_top1; each "
+        "round ends"
+    )
+    assert "; block: relay-score tie rule tracked_top1 (ties by block); the token change" in mixed
