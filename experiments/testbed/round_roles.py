@@ -76,6 +76,8 @@ def tabulate(rows: list[dict], rounds: list[dict], members: list[str]) -> dict:
             cat["tied"] += bool(first["tied"])
             lead = members.index(first["leader"])
             cat[f"led:{role(lead, g, groups)}"] += 1
+            if role(lead, g, groups) != "owner":  # the owner lost its round: on a tie or outright
+                cat["lost:tied" if first["tied"] else "lost:outright"] += 1
             for i, name in enumerate(members):
                 who = role(i, g, groups)
                 change = -rnd[name]["score_tcc"]
@@ -84,7 +86,11 @@ def tabulate(rows: list[dict], rounds: list[dict], members: list[str]) -> dict:
                 cat[f"tcc:{who}"] += change
     out = {}
     for cat, c in sorted(acc.items()):
-        entry = {"fact_rounds": int(c["rounds"]), "tied": c["tied"] / c["rounds"]}
+        entry = {
+            "fact_rounds": int(c["rounds"]),
+            "tied": c["tied"] / c["rounds"],
+            "owner_lost": {k: c[f"lost:{k}"] / c["rounds"] for k in ("tied", "outright")},
+        }
         for who in ROLES:
             n = c[f"n:{who}"]
             if n:
@@ -99,7 +105,8 @@ def tabulate(rows: list[dict], rounds: list[dict], members: list[str]) -> dict:
 
 def render(stats: dict, args: argparse.Namespace) -> str:
     lines = [
-        f"`synth_math` split=dev seed={args.seed} n={args.n}; TIE(tcc), interval {args.interval},"
+        f"`synth_math` split=dev seed={args.seed} n={args.n} mix={getattr(args, 'mix', 'default')};"
+        f" TIE(tcc), interval {args.interval},"
         f" tie-break {args.tie_break}, count_last_commit {args.count_last_commit}, change count"
         f" over {getattr(args, 'change_positions', 'answer').replace('_', ' ')}; private-fact"
         " rounds only",
@@ -115,6 +122,14 @@ def render(stats: dict, args: argparse.Namespace) -> str:
                     f"| {cat} | {e['fact_rounds']} | {100 * e['tied']:.0f}% | {who} | "
                     f"{100 * r['no_change']:.0f}% | {r['mean_change']:.2f} | {100 * r['led']:.0f}% |"
                 )
+    lines += [
+        "",
+        "| category | owner lost its fact round: on a tie | outright |",
+        "|---|---|---|",
+    ]
+    for cat, e in stats.items():
+        lost = e["owner_lost"]
+        lines.append(f"| {cat} | {100 * lost['tied']:.0f}% | {100 * lost['outright']:.0f}% |")
     return "\n".join(lines) + "\n"
 
 
@@ -123,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tag", required=True)
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--n", type=int, default=300)
+    p.add_argument("--mix", default="default")
     p.add_argument("--members", nargs="+", default=["llada-a", "dream-b", "llada-c"])
     p.add_argument("--interval", type=int, default=8)
     p.add_argument("--tie-break", default="own_top1")
@@ -137,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     from tie.tasks.synth_math import SynthMathTask
 
     torch.set_num_threads(args.threads)
-    task = SynthMathTask(seed=args.seed, n=args.n, split="dev")
+    task = SynthMathTask(seed=args.seed, n=args.n, split="dev", mix=args.mix)
     rows = task.load().to_list()
     decode = DecodeConfig(block_length=8, rounding="ceil")
     constituents = [Constituent(m, load_backend(f"zoo:{m}"), decode) for m in args.members]

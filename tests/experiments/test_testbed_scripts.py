@@ -43,6 +43,7 @@ def test_round_roles_sorts_members_by_what_they_own():
     assert stats["owner"] == {"no_change": 1.0, "mean_change": 0.0, "led": 0.5}
     assert stats["co-owner"] == {"no_change": 0.5, "mean_change": 0.25, "led": 0.5}
     assert stats["outsider"] == {"no_change": 0.0, "mean_change": 0.75, "led": 0.0}
+    assert stats["owner_lost"] == {"tied": 0.5, "outright": 0.0}  # round 0, on the tie
 
 
 def _write(root: Path, tag: str, seed: int, rows: list[dict]) -> None:
