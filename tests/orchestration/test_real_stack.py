@@ -31,3 +31,21 @@ def test_decode_mode_with_the_real_generate(make_cfg):
     text = execute(make_cfg("api=orch_fakes:tiny_real_api", "mode=decode", "model=llada-a",
                             "prompt=hello", "decoding.gen_length=8"))  # fmt: skip
     assert isinstance(text, str)
+
+
+def test_evaluate_decodes_one_token_per_step_when_the_suffix_shifts_the_blocks(make_cfg, tmp_path):
+    """decoding.steps=null is one token per step (each block steps once per mask it holds), also
+    when the answer suffix makes the blocks straddle it: every single decode then spends exactly
+    one forward per generated token. (An explicit steps = R + A spread over ceil((R + S + A) / bl)
+    blocks commits two tokens in some steps and misaligns relay rounds with the blocks.)"""
+    from tie.tasks.synth_math import SynthMathTask
+
+    task = SynthMathTask()
+    budget = task.budget
+    execute(make_cfg("api=orch_fakes:tiny_real_api", "task=synth_math", "decoding=testbed",
+                     "data.limit=2", "ensemble.methods=[single:llada-a,single:dream-b]"))  # fmt: skip
+    rows = [
+        json.loads(x) for x in (tmp_path / "run" / "predictions.jsonl").read_text().splitlines()
+    ]
+    assert (budget.reasoning_len + len(task.answer_suffix)) % 8  # a block straddles the suffix
+    assert {r["nfe"] for r in rows} == {budget.reasoning_len + budget.answer_len}

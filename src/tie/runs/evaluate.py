@@ -70,15 +70,6 @@ def calibration_set(plan: RunPlan, api: Api, task: Any, rows: list[dict]) -> Any
     return cal_task, cal_rows
 
 
-def decode_settings(plan: RunPlan, task: Any) -> dict[str, Any]:
-    """steps=null means one token per step over the task's reasoning + answer budget."""
-    decode = dict(plan.decode)
-    budget = getattr(task, "budget", None)
-    if decode.get("steps") is None and budget is not None:
-        decode["steps"] = int(budget.reasoning_len + budget.answer_len)
-    return decode
-
-
 def make_trainer(cfg: DictConfig, callbacks: list[pl.Callback]) -> pl.Trainer:
     logging.getLogger("pytorch_lightning.utilities.rank_zero").setLevel(logging.WARNING)
     kwargs = {
@@ -124,7 +115,6 @@ def evaluate(cfg: DictConfig, api: Api) -> dict[str, Any]:
 
     task = api.get_task(plan.task_name, **plan.task_options)  # unknown task -> error here
     rows = load_rows(task, plan.limit)  # missing data files -> error here, before compute
-    plan = dataclasses.replace(plan, decode=decode_settings(plan, task))
     for method in plan.methods:  # unknown option names / values -> error before any model loads
         api.make_options(plan.method_options(method))
     api.make_decode_config(dict(plan.decode))
