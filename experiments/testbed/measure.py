@@ -347,9 +347,12 @@ def combine(args: argparse.Namespace) -> dict:
     records, methods, timings = [], [], {}
     for tag in args.combine:
         part = json.loads((OUT_ROOT / tag / "metrics.json").read_text())
-        for key in ("task", "split", "seed", "n", "mix", "interval", "block", "tie_break"):
-            if part["config"][key] != getattr(args, key):
-                raise ValueError(f"--combine {tag}: {key} differs ({part['config'][key]!r})")
+        defaults = {"change_positions": "answer", "count_last_commit": False}  # older tags
+        for key in ("task", "split", "seed", "n", "mix", "interval", "block", "tie_break",
+                    "change_positions", "count_last_commit"):  # fmt: skip
+            value = part["config"].get(key, defaults.get(key))
+            if value != getattr(args, key):
+                raise ValueError(f"--combine {tag}: {key} differs ({value!r})")
         with open(OUT_ROOT / tag / "predictions.jsonl") as f:
             records += [json.loads(line) for line in f]
         for m, e in part["methods"].items():

@@ -211,9 +211,9 @@ class MethodRun:
         mem.own_top1 = torch.where(active, scores["top1"], mem.own_top1)
         tracked = scores["top1"]
         if mem.prev_gen_top1 is not None:  # the same mean over A(t) plus the current block
-            p1, on = s.gen_p1.nan_to_num(0.0), s.gen_in.bool()
-            tracked = torch.where(on.any(1), masked_mean(p1, on), 0.0).cpu()
-            tracked = torch.where(on.any(1).cpu(), tracked, scores["top1"])
+            on = s.gen_in.bool()
+            mean = masked_mean(s.gen_p1.nan_to_num(0.0), on).cpu()
+            tracked = torch.where(on.any(1).cpu(), mean, tracked)  # none tracked: the answer's
         mem.tracked_top1 = torch.where(active, tracked, mem.tracked_top1)
         return scores
 

@@ -106,7 +106,7 @@ def argmax_with_ties(
         tie_break = "own_top1"
     if tie_break in ("own_top1", "tracked_top1"):
         if own_top1 is None:
-            raise ValueError("tie_break='own_top1' needs the models' own mean answer top-1")
+            raise ValueError(f"tie_break={tie_break!r} needs the models' own mean answer top-1")
         key = torch.where(top, own_top1.to(torch.float64), torch.full_like(scores, -torch.inf))
         kbest = key.max(dim=0, keepdim=True).values
         top = top & (key >= kbest - TIE_ATOL)
