@@ -41,13 +41,11 @@ def member(wavers: bool) -> ScriptedBackend:
 
 
 def run(change_positions: str, tmp_path):
-    cfg = DecodeConfig(block_length=BLOCK, rounding="ceil")
-    members = [Constituent("wavers", member(True), cfg), Constituent("steady", member(False), cfg)]
-    options = EnsembleOptions(
-        interval=BLOCK, tie_break="model_order", change_positions=change_positions
-    )
-    task = TinyTask(REASONING, ANSWER)
-    out, first, traces = traced_tcc_run(members, options, task, tmp_path, "xxxx")
+    backends = {"wavers": member(True), "steady": member(False)}
+    out, first, traces = traced_tcc_run(
+        backends, tmp_path, REASONING, ANSWER, "xxxx",
+        tie_break="model_order", change_positions=change_positions,
+    )  # fmt: skip
     # block-aware steps carry the positions their count was taken over
     assert traces["steps"]["gen_top1"].notna().all() == (change_positions == "answer_and_block")
     return out, first

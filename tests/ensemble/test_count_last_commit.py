@@ -39,13 +39,11 @@ def member(flips: bool) -> ScriptedBackend:
 
 
 def run(count_last_commit: bool, tmp_path):
-    cfg = DecodeConfig(block_length=BLOCK, rounding="ceil")
-    members = [Constituent("flips", member(True), cfg), Constituent("steady", member(False), cfg)]
-    options = EnsembleOptions(
-        interval=BLOCK, tie_break="model_order", count_last_commit=count_last_commit
-    )
-    task = TinyTask(REASONING, ANSWER)
-    out, first, traces = traced_tcc_run(members, options, task, tmp_path, "xxxx")
+    backends = {"flips": member(True), "steady": member(False)}
+    out, first, traces = traced_tcc_run(
+        backends, tmp_path, REASONING, ANSWER, "xxxx",
+        tie_break="model_order", count_last_commit=count_last_commit,
+    )  # fmt: skip
     assert traces["steps"]["lookahead"].sum() == (2 if count_last_commit else 0)
     return out, first
 

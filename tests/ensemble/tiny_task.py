@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tie.ensemble import EnsembleOptions, run_method
+from tie.decoding import DecodeConfig
+from tie.ensemble import Constituent, EnsembleOptions, run_method
 from tie.tasks.base import CanvasBudget
 from tie.tracing import Tracer, read_traces, recompute_round_tcc
 
@@ -25,19 +26,23 @@ class TinyTask:
 
 
 def traced_tcc_run(
-    members: list, options: EnsembleOptions, task: TinyTask, tmp_path: Path, gold: str
+    backends: dict[str, object],
+    tmp_path: Path,
+    reasoning: int,
+    answer: int,
+    gold: str,
+    **options: object,
 ) -> tuple[object, dict[str, float], dict[str, pd.DataFrame]]:
-    """`tie:tcc` on one problem with traces: (output, round-0 score per model, traces). Checks on
-    the way that the logged round scores are what the step trace adds up to."""
+    """`tie:tcc` over `backends` (blocks = relay interval = `reasoning`, model order as given) on
+    one problem, traced: (output, round-0 score per model, traces). Checks on the way that the
+    logged round scores are what the step trace adds up to."""
+    cfg = DecodeConfig(block_length=reasoning, rounding="ceil")
+    members = [Constituent(name, be, cfg) for name, be in backends.items()]
+    opts = EnsembleOptions(interval=reasoning, **options)
+    task = TinyTask(reasoning, answer)
     with Tracer(tmp_path) as tracer:
         (out,) = run_method(
-            "tie:tcc",
-            members,
-            ["q"],
-            task,
-            options,
-            rows=[{"id": "p", "gold": gold}],
-            tracer=tracer,
+            "tie:tcc", members, ["q"], task, opts, rows=[{"id": "p", "gold": gold}], tracer=tracer
         )
     traces = read_traces(tmp_path)
     rounds = traces["rounds"]
