@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tie.tasks.synth_world import get_world
@@ -139,3 +140,34 @@ def test_cards_say_which_relay_rules_each_run_used(tmp_path, monkeypatch):
         "round ends"
     )
     assert "; block: relay-score tie rule tracked_top1 (ties by block); the token change" in mixed
+
+
+def test_plot_draws_every_runs_difference_and_categories(tmp_path, monkeypatch):
+    plot = load_script("plot")
+    monkeypatch.setattr(plot, "RESULTS", tmp_path)
+    vs_post = {"delta": 16.0, "ci95": [11.6, 20.4], "p": 0.0}
+    for tag, cfg in {
+        "block": {"seed": 1005, "mix": "default", "change_positions": "answer_and_block",
+                  "tie_break": "tracked_top1"},
+        "paper": {"seed": 1001, "mix": "default", "count_last_commit": True},
+    }.items():  # fmt: skip
+        methods = {
+            "single:a": {"per_category": {"single": 30.0, "mixed2": 5.0}},
+            "post": {"per_category": {"single": 90.0, "mixed2": 5.0}},
+            "tie:tcc": {"per_category": {"single": 80.0, "mixed2": 60.0}, "vs_post": vs_post},
+        }
+        (tmp_path / tag).mkdir()
+        metrics = {"config": cfg, "methods": methods, "best_single": "single:a"}
+        (tmp_path / tag / "metrics.json").write_text(json.dumps(metrics))
+    written = plot.plot(["block", "paper"], tmp_path / "fig", category_tags=["block"])
+    assert sorted(p.name for p in written) == [
+        "per_category.csv", "per_category.png", "tie_vs_post.csv", "tie_vs_post.png"
+    ]  # fmt: skip
+    d = plot.deltas(plot.load(["block", "paper"]))
+    assert d["setting"].tolist() == [
+        "answer + block (tracked_top1)",
+        "answer (own_top1, look-ahead)",
+    ]
+    assert d["ci_low"].tolist() == [11.6, 11.6]
+    cats = pd.read_csv(tmp_path / "fig" / "per_category.csv")
+    assert set(cats["tag"]) == {"block"} and len(cats) == 6  # three methods x two categories
