@@ -92,8 +92,9 @@ def test_signals_and_state_are_editable_outside_inference_mode(backend):
 
 
 def test_block_tracking_covers_the_current_block_and_A(backend):
-    """track_block: gen_top1 is the generation region's top-1 (tokens where committed); gen_in
-    is A(t) plus the masked reasoning positions of each row's current block, nothing later."""
+    """track_block: gen_in is A(t) plus the masked reasoning positions of each row's current
+    block, nothing later; gen_top1 / gen_p1 hold the top-1 and its probability where the step
+    read logits (that block and the answer), committed tokens where committed."""
     state = build_canvas(backend, random_prompts(backend, [4, 6]), 9, "Answer:", 8)
     lay = state.layout
     g0, r1, a0 = lay.gen_start, lay.reasoning[1], lay.answer[0]
@@ -106,14 +107,16 @@ def test_block_tracking_covers_the_current_block_and_A(backend):
     sig = dec.step(state)
     logits = backend.logits(before, state.attention_mask)
     logits[..., backend.mask_id] = float("-inf")
-    want = torch.where(before == backend.mask_id, logits.argmax(-1), before)[
-        :, g0 : g0 + lay.gen_len
-    ]
-    assert torch.equal(sig.gen_top1, want)
+    # read: each row's current block (row 0: the first, row 1: the second) and the answer
+    read = torch.zeros(2, lay.gen_len, dtype=torch.bool)
+    read[0, 0:4], read[1, 4:8], read[:, a0 - g0 :] = True, True, True
+    gen = before[:, g0 : g0 + lay.gen_len]
+    masked = gen == backend.mask_id
+    top1 = logits.argmax(-1)[:, g0 : g0 + lay.gen_len]
+    assert torch.equal(sig.gen_top1, torch.where(masked & read, top1, gen))  # the rest: as is
     p1 = logits.softmax(-1).max(-1).values[:, g0 : g0 + lay.gen_len]
-    masked = (before == backend.mask_id)[:, g0 : g0 + lay.gen_len]
-    assert torch.allclose(sig.gen_p1[masked], p1[masked], atol=1e-5)
-    assert sig.gen_p1[~masked].isnan().all()
+    assert torch.allclose(sig.gen_p1[masked & read], p1[masked & read], atol=1e-5)
+    assert sig.gen_p1[~(masked & read)].isnan().all()
     tracked = sig.gen_in.clone()
     assert torch.equal(tracked[:, a0 - g0 :], sig.in_A)
     reasoning = tracked[:, : r1 - g0].nonzero().tolist()

@@ -82,3 +82,20 @@ def test_span_auto_only_for_large_vocabularies():
     old = NoSpan(pseudo_model(len(big.tokenizer), never=(big.mask_id,)), big.tokenizer)
     old.info = big.info
     assert not Decoder(old).span
+
+
+@pytest.mark.parametrize("rounding,block", [("strict", 8), ("ceil", 7)])
+def test_block_tracking_is_the_same_with_span_logits(backend, rounding, block):
+    """The block-aware fields (the window's and the answer's top-1, their probabilities, the
+    tracked positions) come out alike whether the head ran over the whole canvas or the span."""
+    cfg = DecodeConfig(block_length=block, rounding=rounding)
+    runs = []
+    for span in (False, True):
+        dec, state, sigs = Decoder(backend, cfg, span=span), fresh(backend), []
+        dec.track_block = True
+        scored = dec.answer_signals(state.x, state.attention_mask, state.layout)
+        dec.run(state, hook=lambda st, s, sigs=sigs: sigs.append(s))
+        runs.append([scored] + sigs)
+    for a, b in zip(*runs, strict=True):
+        assert torch.equal(a.gen_top1, b.gen_top1) and torch.equal(a.gen_in, b.gen_in)
+        torch.testing.assert_close(b.gen_p1, a.gen_p1, rtol=0, atol=1e-6, equal_nan=True)

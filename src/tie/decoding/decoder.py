@@ -214,29 +214,37 @@ class Decoder:
     def _block_tracking(
         self, x, logits, lo: int, win: Window, layout: CanvasLayout, in_a: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(gen_top1, gen_in, gen_p1) of rows `x`: the generation region's top-1 (committed
-        tokens where committed; the mask id is never a prediction), A(t) plus the masked reasoning
-        positions of each row's current block, and the top-1 probability at masked positions (the
-        mask's share left out). Masked positions all lie at or after `lo`."""
+        """(gen_top1, gen_in, gen_p1) of rows `x` over the generation region [B, G].
+
+        gen_in: A(t) plus the masked reasoning positions of each row's current block. gen_top1:
+        the top-1 over that block and the answer (committed tokens where committed; the mask id
+        is never a prediction); masked positions beyond them keep the mask id, and no change
+        count compares them: a later step compares only what this one tracked, which is then in
+        its own window or answer or committed. gen_p1: the top-1 probability at the masked
+        positions of the block and the answer (the mask's share left out), NaN elsewhere. Only
+        those logits are read, B x (block + A) x V, never the whole region's.
+        """
         g0 = layout.gen_start
-        g1, a0 = g0 + layout.gen_len, layout.answer[0]
-        gen = x[:, g0:g1].clone()
-        off = max(g0, lo)
-        lg = logits[:, off - lo : g1 - lo].float()
+        a0, a1 = layout.answer
+        b = x.shape[0]
+        answer = torch.arange(a0, a1, device=x.device).expand(b, -1)
+        pos = torch.cat([win.pos, answer], dim=1)  # canvas positions read (a ragged window
+        # repeats its clamped last slot: the same position, the same values)
+        lg = logits.gather(1, (pos - lo)[..., None].expand(-1, -1, logits.shape[-1])).float()
         top2 = lg.topk(2, dim=-1)
         first_is_mask = top2.indices[..., 0] == self.mask_id
         pred = torch.where(first_is_mask, top2.indices[..., 1], top2.indices[..., 0])
         best = torch.where(first_is_mask, top2.values[..., 1], top2.values[..., 0])
         lse = torch.logsumexp(lg, dim=-1)  # without the mask: log(sum - exp(mask logit))
         lse = lse + torch.log1p(-torch.exp(lg[..., self.mask_id] - lse).clamp(max=1 - 1e-7))
-        tail = gen[:, off - g0 :]
-        masked = tail == self.mask_id
-        gen[:, off - g0 :] = torch.where(masked, pred, tail)
+        cur = x.gather(1, pos)
+        masked = cur == self.mask_id
+        gen = x[:, g0 : g0 + layout.gen_len].clone()
+        gen.scatter_(1, pos - g0, torch.where(masked, pred, cur))
         p1 = torch.full(gen.shape, float("nan"), device=gen.device)
-        p1[:, off - g0 :] = torch.where(masked, (best - lse).exp(), float("nan"))
+        p1.scatter_(1, pos - g0, torch.where(masked, (best - lse).exp(), float("nan")))
         block = win.cand & (win.pos < a0) if layout.answer_len else win.cand
-        # add, not overwrite: a ragged window repeats its clamped last slot
-        hits = torch.zeros(gen.shape, dtype=torch.long, device=gen.device)
+        hits = torch.zeros(gen.shape, dtype=torch.long, device=gen.device)  # add: clamped repeats
         tracked = hits.scatter_add_(1, win.pos - g0, block.long()) > 0
         tracked[:, a0 - g0 :] |= in_a
         return gen, tracked, p1
@@ -285,8 +293,6 @@ class Decoder:
         if want_signals and state.layout.answer_len:
             a0, a1 = state.layout.answer
             lo, hi = min(lo, a0), max(hi, a1)
-        if want_signals and self.track_block:  # every masked position lies in [lo, seq)
-            hi = seq
         return lo, hi
 
     def _commit(
