@@ -4,9 +4,9 @@ Only the answer positions are softmaxed. For positions already committed `answer
 committed token; probabilities are still the model's. Rows that did not step (`active` False)
 get NaN statistics, `in_A` False and their current tokens as `answer_top1`.
 
-With block tracking on (`Decoder.track_block`, beyond the paper) the signals also carry the top-1
-over the whole generation region and the positions a block-aware change count reads: A(t) plus
-the masked reasoning positions of the row's current block.
+With block tracking on (`Decoder.track_block`, beyond the paper) the signals also carry the
+positions a block-aware change count reads (A(t) plus the masked reasoning positions of the row's
+current block) and the top-1 there, laid out over the generation region.
 """
 
 from __future__ import annotations
@@ -25,11 +25,12 @@ class StepSignals:
     in_A: torch.Tensor  # [B, A] bool: masked, top-1 not EOS (option), capped to the first K
     committed: torch.Tensor  # [B, L] bool: positions committed by this step
     active: torch.Tensor  # [B] bool: rows that ran a forward in this step
-    # block tracking only: [B, G] over the generation region (committed positions show their
-    # token) and the tracked positions, A(t) plus the current block's masked reasoning positions
+    # block tracking only, [B, G] over the generation region: the top-1 in the current block and
+    # the answer (the canvas's tokens elsewhere), the tracked positions (A(t) plus the block's
+    # masked reasoning positions) and the top-1 probability at the block's and answer's masks
     gen_top1: torch.Tensor | None = None
     gen_in: torch.Tensor | None = None
-    gen_p1: torch.Tensor | None = None  # top-1 probability there (NaN where committed)
+    gen_p1: torch.Tensor | None = None
 
 
 def answer_stats(
