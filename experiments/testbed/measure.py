@@ -104,24 +104,31 @@ def make_task(args: argparse.Namespace):
     return SynthCountdownTask(seed=args.seed, n=args.n, split=args.split)
 
 
-def run_all(args: argparse.Namespace) -> dict:
+# EnsembleOptions fields the testbed scripts take from their command line (when they have it)
+RELAY_ARGS = ("interval", "tie_break", "bridge_gaps", "count_last_commit", "change_positions")
+
+
+def zoo_setup(args: argparse.Namespace, **options) -> tuple[list, object]:
+    """(constituents, options) of a testbed run: the zoo members of `args.members`, blocks of
+    `args.block` (default 8), low-confidence greedy; the relay options `RELAY_ARGS` from `args`."""
     from tie.decoding import DecodeConfig
-    from tie.ensemble import Constituent, EnsembleOptions, run_method
+    from tie.ensemble import Constituent, EnsembleOptions
     from tie.models import load_backend
 
     torch.set_num_threads(args.threads)
+    decode = DecodeConfig(block_length=getattr(args, "block", 8), rounding="ceil")
+    constituents = [Constituent(m, load_backend(f"zoo:{m}"), decode) for m in args.members]
+    given = {k: getattr(args, k) for k in RELAY_ARGS if hasattr(args, k)}
+    return constituents, EnsembleOptions(**given, **options)
+
+
+def run_all(args: argparse.Namespace) -> dict:
+    from tie.ensemble import run_method
+
+    constituents, options = zoo_setup(args)
     task = make_task(args)
     rows = task.load().to_list()
     prompts = [task.build_prompt(r) for r in rows]
-    decode = DecodeConfig(block_length=args.block, rounding="ceil")
-    constituents = [Constituent(m, load_backend(f"zoo:{m}"), decode) for m in args.members]
-    options = EnsembleOptions(
-        interval=args.interval,
-        tie_break=args.tie_break,
-        bridge_gaps=args.bridge_gaps,
-        count_last_commit=args.count_last_commit,
-        change_positions=args.change_positions,
-    )
     answer_only = dataclasses.replace(options, change_positions="answer")
     methods = expand_methods(args.methods, args.members)
     out_dir = OUT_ROOT / args.tag

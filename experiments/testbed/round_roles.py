@@ -20,8 +20,6 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-import torch
-
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "experiments" / "testbed" / "results"
@@ -147,23 +145,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
 
-    from tie.decoding import DecodeConfig
-    from tie.ensemble import Constituent, EnsembleOptions, run_method
-    from tie.models import load_backend
+    from measure import zoo_setup
+
+    from tie.ensemble import run_method
     from tie.tasks.synth_math import SynthMathTask
 
-    torch.set_num_threads(args.threads)
+    constituents, options = zoo_setup(args, trace_steps=False)
     task = SynthMathTask(seed=args.seed, n=args.n, split="dev", mix=args.mix)
     rows = task.load().to_list()
-    decode = DecodeConfig(block_length=8, rounding="ceil")
-    constituents = [Constituent(m, load_backend(f"zoo:{m}"), decode) for m in args.members]
-    options = EnsembleOptions(
-        interval=args.interval,
-        tie_break=args.tie_break,
-        count_last_commit=args.count_last_commit,
-        change_positions=args.change_positions,
-        trace_steps=False,
-    )
     log = RoundLog()
     prompts = [task.build_prompt(r) for r in rows]
     run_method("tie:tcc", constituents, prompts, task, options, tracer=log, rows=rows)

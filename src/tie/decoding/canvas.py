@@ -53,6 +53,11 @@ class CanvasLayout:
         return self.prompt_len + self.gen_len
 
     @property
+    def generation(self) -> tuple[int, int]:
+        """Reasoning, suffix and answer: the span the blocks tile."""
+        return self.gen_start, self.gen_start + self.gen_len
+
+    @property
     def reasoning(self) -> tuple[int, int]:
         return self.prompt_len, self.prompt_len + self.reasoning_len
 

@@ -60,8 +60,8 @@ class Decoder:
             sorted(set(backend.eos_ids)), dtype=torch.long, device=backend.device
         )
         self._arange_cache: dict = {}
-        # signals also carry the generation region's top-1 and the current block's masked
-        # positions (a block-aware change count, EnsembleOptions.change_positions; off: the paper)
+        # signals also carry the tracked positions (A(t) and the current block's masks) and the
+        # top-1 there (a block-aware change count, EnsembleOptions.change_positions; off: the paper)
         self.track_block = False
 
     def plan(self, state: DecodeState) -> BlockPlan:
@@ -135,8 +135,9 @@ class Decoder:
             active=torch.ones(x.shape[0], dtype=torch.bool, device=x.device),
         )
         if win is not None:
+            wl = self._window_logits(logits, win, lo)
             out.gen_top1, out.gen_in, out.gen_p1 = self._block_tracking(
-                x, logits, lo, win, layout, in_a
+                x, win, wl, layout, top1, p1, in_a
             )
         return out
 
@@ -169,8 +170,11 @@ class Decoder:
                 logits = logits_span(self.backend, x, am, (lo, hi))
             else:
                 logits = self.backend.logits(x, am)
-        signals = self._signals(state, idx, x, logits, active, lo, win) if want_signals else None
-        committed = self._commit(state, rows, x, logits, lo, plan, win, want_signals)
+        wl = self._window_logits(logits, win, lo)  # read by the commit and by block tracking
+        signals = (
+            self._signals(state, idx, x, logits, active, lo, win, wl) if want_signals else None
+        )
+        committed = self._commit(state, rows, x, wl, plan, win, want_signals)
         if rows is None:
             state.steps_taken += 1
             state.nfe += 1
@@ -192,27 +196,25 @@ class Decoder:
             cfg.eos_answer_cap,
         )
 
-    def _signals(self, state, idx, x, logits, active, lo: int, win: Window) -> StepSignals:
+    def _signals(self, state, idx, x, logits, active, lo: int, win: Window, wl) -> StepSignals:
         """Signals of the stepped rows `idx` (a row index tensor, or `slice(None)`: all rows);
-        `logits` start at canvas position `lo`."""
+        `logits` start at canvas position `lo`; `wl`: the window's logits (`_window_logits`)."""
         layout = state.layout
         a0, a1 = layout.answer
-        gen = (layout.gen_start, layout.gen_start + layout.gen_len) if self.track_block else None
-        out = empty_signals(state.x, (a0, a1), gen)
+        out = empty_signals(state.x, (a0, a1), layout.generation if self.track_block else None)
         out.active = active.clone()
-        in_a = torch.zeros(x.shape[0], a1 - a0, dtype=torch.bool, device=x.device)
         if a1 > a0:
             top1, p1, ent, margin, in_a = self._stats(logits[:, a0 - lo : a1 - lo], x[:, a0:a1])
             out.answer_top1[idx], out.top1_prob[idx], out.entropy[idx] = top1, p1, ent
             out.margin[idx], out.in_A[idx] = margin, in_a
         if self.track_block:
             out.gen_top1[idx], out.gen_in[idx], out.gen_p1[idx] = self._block_tracking(
-                x, logits, lo, win, layout, in_a
+                x, win, wl, layout, out.answer_top1[idx], out.top1_prob[idx], out.in_A[idx]
             )
         return out
 
     def _block_tracking(
-        self, x, logits, lo: int, win: Window, layout: CanvasLayout, in_a: torch.Tensor
+        self, x, win: Window, wl, layout: CanvasLayout, answer_top1, answer_p1, in_a
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(gen_top1, gen_in, gen_p1) of rows `x` over the generation region [B, G].
 
@@ -221,33 +223,34 @@ class Decoder:
         is never a prediction); masked positions beyond them keep the mask id, and no change
         count compares them: a later step compares only what this one tracked, which is then in
         its own window or answer or committed. gen_p1: the top-1 probability at the masked
-        positions of the block and the answer (the mask's share left out), NaN elsewhere. Only
-        those logits are read, B x (block + A) x V, never the whole region's.
+        positions of the block and the answer, NaN elsewhere. The window's come from its logits
+        `wl` (the commit reads the same), the answer's from its signals (`answer_top1`,
+        `answer_p1`, `in_a`).
         """
         g0 = layout.gen_start
         a0, a1 = layout.answer
-        b = x.shape[0]
-        answer = torch.arange(a0, a1, device=x.device).expand(b, -1)
-        pos = torch.cat([win.pos, answer], dim=1)  # canvas positions read (a ragged window
-        # repeats its clamped last slot: the same position, the same values)
-        lg = logits.gather(1, (pos - lo)[..., None].expand(-1, -1, logits.shape[-1])).float()
-        top2 = lg.topk(2, dim=-1)
-        first_is_mask = top2.indices[..., 0] == self.mask_id
-        pred = torch.where(first_is_mask, top2.indices[..., 1], top2.indices[..., 0])
-        best = torch.where(first_is_mask, top2.values[..., 1], top2.values[..., 0])
-        lse = torch.logsumexp(lg, dim=-1)  # without the mask: log(sum - exp(mask logit))
-        lse = lse + torch.log1p(-torch.exp(lg[..., self.mask_id] - lse).clamp(max=1 - 1e-7))
-        cur = x.gather(1, pos)
-        masked = cur == self.mask_id
+        w_top1, w_p1, *_ = answer_stats(wl, win.xw, self.mask_id, self.eos, False, None)
+        answer_pos = torch.arange(a0, a1, device=x.device).expand(x.shape[0], -1)
+        # a ragged window repeats its clamped last slot: the same position, the same values
+        pos = torch.cat([win.pos, answer_pos], dim=1) - g0
+        masked = torch.cat([win.xw, x[:, a0:a1]], dim=1) == self.mask_id
+        p1 = torch.cat([w_p1, answer_p1.to(w_p1.dtype)], dim=1)
         gen = x[:, g0 : g0 + layout.gen_len].clone()
-        gen.scatter_(1, pos - g0, torch.where(masked, pred, cur))
-        p1 = torch.full(gen.shape, float("nan"), device=gen.device)
-        p1.scatter_(1, pos - g0, torch.where(masked, (best - lse).exp(), float("nan")))
+        gen.scatter_(1, pos, torch.cat([w_top1, answer_top1], dim=1))
+        gen_p1 = torch.full(gen.shape, float("nan"), device=gen.device)
+        gen_p1.scatter_(1, pos, torch.where(masked, p1, float("nan")))
         block = win.cand & (win.pos < a0) if layout.answer_len else win.cand
         hits = torch.zeros(gen.shape, dtype=torch.long, device=gen.device)  # add: clamped repeats
         tracked = hits.scatter_add_(1, win.pos - g0, block.long()) > 0
         tracked[:, a0 - g0 :] |= in_a
-        return gen, tracked, p1
+        return gen, tracked, gen_p1
+
+    def _window_logits(self, logits: torch.Tensor, win: Window, lo: int) -> torch.Tensor:
+        """The current block's logits [B, bl, V] in float32, the mask id never a candidate."""
+        wpos = win.pos if lo == 0 else win.pos - lo
+        wl = logits.gather(1, wpos[..., None].expand(-1, -1, logits.shape[-1])).float()
+        wl[..., self.mask_id] = float("-inf")
+        return wl
 
     def _layout_plan(self, layout: CanvasLayout) -> BlockPlan:
         return plan_blocks(layout.gen_len, layout.gen_start, self.config)
@@ -300,16 +303,15 @@ class Decoder:
         state,
         rows,
         x,
-        logits,
-        lo: int,
+        wl: torch.Tensor,
         plan: BlockPlan,
         win: Window,
         want_committed: bool = True,
     ) -> torch.Tensor | None:
         """Commit per the policy for `rows` (None: every row; `x` is then `state.x` itself, so
-        nothing may read `x` after the write); `logits` start at canvas position `lo`. Returns
-        the `[B, L]` committed mask, or None when not `want_committed`."""
-        cfg, mask_id = self.config, self.mask_id
+        nothing may read `x` after the write); `wl`: the window's logits (`_window_logits`).
+        Returns the `[B, L]` committed mask, or None when not `want_committed`."""
+        cfg = self.config
         idx = slice(None) if rows is None else rows
         b, bl = x.shape[0], plan.block_length
         _, ar_b = self._aranges(b, bl, x.device)
@@ -340,13 +342,10 @@ class Decoder:
         else:
             quota = torch.full_like(remaining, cfg.k)
 
-        # (3) the current block's window of logits and candidates
-        wpos = pos if lo == 0 else pos - lo
-        wl = logits.gather(1, wpos[..., None].expand(-1, -1, logits.shape[-1])).float()
-        wl[..., mask_id] = float("-inf")
+        # (3) the current block's candidates
         if state.layout.answer_len:  # no answer span: every window position is a candidate
             r0, r1 = state.layout.reasoning
-            reasoning_open = (x[:, r0:r1] == mask_id).any(1)
+            reasoning_open = (x[:, r0:r1] == self.mask_id).any(1)
             cand &= (pos < state.layout.answer[0]) | ~reasoning_open[:, None]
 
         # (4) token and confidence

@@ -61,6 +61,11 @@ class Member:
         return self.c.name
 
     @property
+    def tracks_block(self) -> bool:
+        """change_positions="answer_and_block": the count reads the block being written too."""
+        return self.prev_gen_top1 is not None
+
+    @property
     def backend(self) -> Any:
         return self.c.backend
 
@@ -192,17 +197,17 @@ class MethodRun:
         cur = s.answer_top1
         norm = self.options.normalise
         act_dev = active.to(cur.device).unsqueeze(1)
-        if mem.prev_gen_top1 is None:
-            delta = step_change_count(mem.prev_top1, mem.prev_in_a, cur, norm).cpu()
-        else:  # change_positions="answer_and_block"
+        if mem.tracks_block:
             delta = step_change_count(mem.prev_gen_top1, mem.prev_gen_in, s.gen_top1, norm).cpu()
             mem.prev_gen_top1 = torch.where(act_dev, s.gen_top1, mem.prev_gen_top1)
             mem.prev_gen_in = torch.where(act_dev, s.gen_in.bool(), mem.prev_gen_in)
+        else:
+            delta = step_change_count(mem.prev_top1, mem.prev_in_a, cur, norm).cpu()
+            mem.prev_top1 = torch.where(act_dev, cur, mem.prev_top1)
+            mem.prev_in_a = torch.where(act_dev, s.in_A.bool(), mem.prev_in_a)
         zero = torch.zeros_like(delta)
         mem.round_count += torch.where(mem.round_valid & active, delta, zero)
         mem.whole_count += torch.where(mem.whole_valid & active, delta, zero)
-        mem.prev_top1 = torch.where(act_dev, cur, mem.prev_top1)
-        mem.prev_in_a = torch.where(act_dev, s.in_A.bool(), mem.prev_in_a)
         mem.round_valid |= active
         mem.whole_valid |= active
         scores = {k: v.cpu() for k, v in logit_scores(s).items()}
@@ -210,7 +215,7 @@ class MethodRun:
             mem.last_scores[k] = torch.where(active, v, mem.last_scores[k])
         mem.own_top1 = torch.where(active, scores["top1"], mem.own_top1)
         tracked = scores["top1"]
-        if mem.prev_gen_top1 is not None:  # the same mean over A(t) plus the current block
+        if mem.tracks_block:  # the same mean over A(t) plus the current block
             on = s.gen_in.bool()
             mean = masked_mean(s.gen_p1.nan_to_num(0.0), on).cpu()
             tracked = torch.where(on.any(1).cpu(), mean, tracked)  # none tracked: the answer's
@@ -228,12 +233,11 @@ class MethodRun:
         n_masked = n_masked.cpu().tolist()
         steps = (mem.nfe if lookahead else mem.nfe - 1).tolist()
         tracked = {}
-        block = mem.prev_gen_top1 is not None  # change_positions="answer_and_block"
-        if block:
+        if mem.tracks_block:
             gen_top1, gen_in = s.gen_top1.cpu().tolist(), s.gen_in.bool().cpu().tolist()
         for b in rows:
             pos = committed[b].nonzero().flatten()
-            if block:
+            if mem.tracks_block:
                 tracked = {"gen_top1": gen_top1[b], "gen_in": gen_in[b]}
             self.tracer.add_step(
                 {
@@ -265,13 +269,11 @@ class MethodRun:
         s = mem.decoder.answer_signals(mem.state.x[r], mem.state.attention_mask[r], mem.layout)
         self.scoring_nfe[rows] += 1
         lay = mem.layout
-        gen = (
-            (lay.gen_start, lay.gen_start + lay.gen_len) if mem.prev_gen_top1 is not None else None
-        )
-        full = empty_signals(mem.state.x, lay.answer, gen)  # batch-shaped, as a step's are
-        names = ("answer_top1", "top1_prob", "entropy", "margin", "in_A")
-        for name in names + (("gen_top1", "gen_in", "gen_p1") if gen else ()):
-            getattr(full, name)[r] = getattr(s, name)
+        # batch-shaped, as a step's signals are: the looked-at rows' values, the rest empty
+        full = empty_signals(mem.state.x, lay.answer, lay.generation if mem.tracks_block else None)
+        for f in dataclasses.fields(full):
+            if f.name not in ("committed", "active") and getattr(s, f.name) is not None:
+                getattr(full, f.name)[r] = getattr(s, f.name)
         active = torch.zeros(self.batch, dtype=torch.bool)
         active[rows] = True
         scores = self._absorb(mem, full, active)

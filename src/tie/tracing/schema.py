@@ -21,8 +21,8 @@ STEPS = pa.schema(
         ("committed_ids", pa.list_(pa.int64())),
         # a forward without a commit after the round's last step (count_last_commit)
         ("lookahead", pa.bool_()),
-        # change_positions=answer_and_block only (null otherwise): top-1 over the generation region
-        # and the positions the change count tracks (A(t) plus the current block's masked ones)
+        # change_positions=answer_and_block only (null otherwise), over the generation region: the
+        # top-1 in the current block and the answer, and the positions the change count tracks
         ("gen_top1", pa.list_(pa.int64())),
         ("gen_in", pa.list_(pa.bool_())),
     ]
