@@ -30,6 +30,11 @@ def _rule(cfg: dict) -> str:
             "the token change count reads the answer and the masked positions of the block being "
             "written (`change_positions=answer_and_block`)"
         )
+    if cfg.get("tie_tolerance"):
+        parts.append(
+            f"relay scores within {cfg['tie_tolerance']} of the best count as tied "
+            "(`tie_tolerance`)"
+        )
     if cfg.get("count_last_commit", False):
         parts.append("each round ends with one look-ahead forward per member (`count_last_commit`)")
     return "; ".join(parts)

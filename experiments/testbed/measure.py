@@ -71,6 +71,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "premise ratio is the paper's statistic (decided on dev seeds 8 and 9 with the third "
         "zoo: answer_and_block without the look-ahead)",
     )
+    p.add_argument(
+        "--tie-tolerance",
+        type=float,
+        default=0.0,
+        help="relay scores within this of the round's best are tied (EnsembleOptions."
+        "tie_tolerance); final selection keeps exact ties",
+    )
     p.add_argument("--chunk", type=int, default=250)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--n-boot", type=int, default=5000)
@@ -105,7 +112,14 @@ def make_task(args: argparse.Namespace):
 
 
 # EnsembleOptions fields the testbed scripts take from their command line (when they have it)
-RELAY_ARGS = ("interval", "tie_break", "bridge_gaps", "count_last_commit", "change_positions")
+RELAY_ARGS = (
+    "interval",
+    "tie_break",
+    "bridge_gaps",
+    "count_last_commit",
+    "change_positions",
+    "tie_tolerance",
+)
 
 
 def zoo_setup(args: argparse.Namespace, **options) -> tuple[list, object]:
@@ -315,6 +329,7 @@ def render_table(metrics: dict) -> str:
         f"{', bridge gaps ' + cfg['bridge_gaps'] if cfg.get('bridge_gaps', 'drop') != 'drop' else ''}"
         f"{', look-ahead per round' if cfg.get('count_last_commit') else ''}"
         f"{', change count over answer + current block' if _block(cfg) else ''}"
+        f"{', relay ties within ' + str(cfg['tie_tolerance']) if cfg.get('tie_tolerance') else ''}"
         "\n\n"
     )
     lines = [
@@ -354,9 +369,10 @@ def combine(args: argparse.Namespace) -> dict:
     records, methods, timings = [], [], {}
     for tag in args.combine:
         part = json.loads((OUT_ROOT / tag / "metrics.json").read_text())
-        defaults = {"change_positions": "answer", "count_last_commit": False}  # older tags
+        # older tags
+        defaults = {"change_positions": "answer", "count_last_commit": False, "tie_tolerance": 0.0}
         for key in ("task", "split", "seed", "n", "mix", "interval", "block", "tie_break",
-                    "change_positions", "count_last_commit"):  # fmt: skip
+                    "change_positions", "count_last_commit", "tie_tolerance"):  # fmt: skip
             value = part["config"].get(key, defaults.get(key))
             if value != getattr(args, key):
                 raise ValueError(f"--combine {tag}: {key} differs ({value!r})")

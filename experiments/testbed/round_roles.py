@@ -105,7 +105,8 @@ def render(stats: dict, args: argparse.Namespace) -> str:
     lines = [
         f"`synth_math` split=dev seed={args.seed} n={args.n} mix={getattr(args, 'mix', 'default')};"
         f" TIE(tcc), interval {args.interval},"
-        f" tie-break {args.tie_break}, count_last_commit {args.count_last_commit}, change count"
+        f" tie-break {args.tie_break}, tie tolerance {getattr(args, 'tie_tolerance', 0.0)},"
+        f" count_last_commit {args.count_last_commit}, change count"
         f" over {getattr(args, 'change_positions', 'answer').replace('_', ' ')}; private-fact"
         " rounds only",
         "",
@@ -142,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tie-break", default="own_top1")
     p.add_argument("--count-last-commit", action="store_true")
     p.add_argument("--change-positions", default="answer", choices=["answer", "answer_and_block"])
+    p.add_argument("--tie-tolerance", type=float, default=0.0)
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
 

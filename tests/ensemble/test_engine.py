@@ -132,6 +132,25 @@ def test_tie_break_own_top1_then_model_order():
     assert out.leaders == ["L", "L"]
 
 
+def test_tie_tolerance_hands_close_rounds_to_the_confident_member(tmp_path):
+    """A flaky but confident member loses every round on the count alone; when its count is
+    within the tolerance the tie rule (own top-1) decides, and the round log shows the key."""
+    calm, sure = cons("C", stable("42", peak=1.0)), cons("F", flaky(peak=5.0))
+    (exact,) = run("tie:tcc", [calm, sure])
+    assert exact.leaders == ["C", "C"]
+    opts = EnsembleOptions(interval=4, tie_tolerance=100.0)
+    with Tracer(tmp_path) as tracer:
+        (loose,) = run("tie:tcc", [calm, sure], opts=opts, tracer=tracer)
+    assert loose.leaders == ["F", "F"]
+    rounds = read_traces(tmp_path)["rounds"]
+    assert rounds["tied"].all() and (rounds["tie_rule"] == "own_top1").all()
+    keys = rounds.set_index(["round", "model"])["tie_key"]
+    assert (keys.xs("F", level="model") > keys.xs("C", level="model")).all()
+    # final selection keeps exact ties: the calm member's lower whole-decode count still wins
+    (post,) = run("post", [calm, sure], opts=opts)
+    assert post.selected_model == "C"
+
+
 def test_final_selection_variants():
     s, f = cons("S", stable()), cons("F", flaky())
     opts = EnsembleOptions(interval=4, final_selection="best_model", best_model="F")

@@ -85,6 +85,22 @@ def test_incumbent_tie_break_keeps_the_previous_leader_only_among_the_tied():
         argmax_with_ties(scores, "incumbent", own_top1=own)
 
 
+def test_tolerance_ties_near_scores_and_the_tie_rule_decides():
+    scores = torch.tensor([[0.0, 0.0], [-0.2, -0.6]])
+    own = torch.tensor([[0.3, 0.3], [0.9, 0.9]])
+    exact, tied = argmax_with_ties(scores, "own_top1", own_top1=own)
+    assert exact.tolist() == [0, 0] and tied.tolist() == [False, False]
+    # 0.2 behind is within 0.25: tied, and the more confident model 1 leads; 0.6 behind is not
+    leader, tied = argmax_with_ties(scores, "own_top1", own_top1=own, tolerance=0.25)
+    assert leader.tolist() == [1, 0] and tied.tolist() == [True, False]
+    # an infinite tolerance ties everyone eligible, never a gated model
+    eligible = torch.tensor([[True, True], [False, True]])
+    leader, _ = argmax_with_ties(
+        scores, "own_top1", own_top1=own, eligible=eligible, tolerance=float("inf")
+    )
+    assert leader.tolist() == [0, 1]
+
+
 def test_argmax_respects_gating():
     scores = torch.tensor([[5.0, 5.0], [1.0, 1.0]])
     eligible = torch.tensor([[False, False], [True, False]])
@@ -100,6 +116,12 @@ def test_final_selection_rules():
     led = torch.tensor([[3, 0, 1], [3, 0, 1], [0, 5, 0]])
     # col0: models 0 and 1 led most (3) -> lower count tie -> top1 0.7 -> model 1
     assert select_final(counts, top1, "most_selected", rounds_led=led).tolist() == [1, 2, 0]
+
+
+@pytest.mark.parametrize("bad", [-0.1, True, "0.5", None])
+def test_tie_tolerance_must_be_a_non_negative_number(bad):
+    with pytest.raises(ValueError, match="tie_tolerance"):
+        EnsembleOptions(tie_tolerance=bad)
 
 
 def test_options_validation_and_aliases():

@@ -387,6 +387,7 @@ class MethodRun:
             eligible,
             self.generator,
             incumbent=self.last_leader[rows],
+            tolerance=opts.tie_tolerance,
         )
         stats = self._relay(rows[relay], leader[relay])
         for j, b in enumerate(rows.tolist()):
@@ -409,7 +410,7 @@ class MethodRun:
         self.budget_exit[rows[over]] = True
         if self.tracer is not None:
             self._trace_round(
-                rnd, rows, all_scores, source, leader, tied, relay, eligible, stats, over
+                rnd, rows, all_scores, source, leader, tied, relay, eligible, stats, over, own
             )
         new = in_cycle.clone()
         new[rows[completed | over]] = False  # the others finish independently
@@ -448,8 +449,9 @@ class MethodRun:
         return stats
 
     def _trace_round(
-        self, rnd, rows, scores, source, leader, tied, relay, eligible, stats, over
+        self, rnd, rows, scores, source, leader, tied, relay, eligible, stats, over, tie_key
     ) -> None:
+        keyed = self.options.tie_break in ("own_top1", "tracked_top1")
         for j, b in enumerate(rows.tolist()):
             lead_name = self.members[leader[j]].name
             for i, mem in enumerate(self.members):
@@ -471,6 +473,7 @@ class MethodRun:
                         "leader": lead_name,
                         "tied": bool(tied[j]),
                         "tie_rule": self.options.tie_break,
+                        "tie_key": float(tie_key[i, j]) if keyed else None,
                         "gated": bool(eligible is not None and not eligible[i, j]),
                         "relayed": bool(relay[j]),
                         "budget_exit": bool(over[j]),

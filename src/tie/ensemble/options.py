@@ -74,6 +74,10 @@ class EnsembleOptions:
     # positions A(t) (the paper) or A(t) plus the masked reasoning positions of the current block,
     # so a model that wavers over what it is writing now also scores as less reliable [ours].
     change_positions: str = "answer"
+    # Relay scores within this distance of the round's best count as tied, so the tie rule
+    # decides among them: a round's change count is a handful of flips, and a one-flip lead can
+    # be noise. Relay only; final selection keeps exact ties [ours]. 0: exact ties (the paper).
+    tie_tolerance: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("final_selection", "tie_break", "on_complete", "selection_tcc"):
@@ -103,6 +107,12 @@ class EnsembleOptions:
             raise ValueError(
                 f"EnsembleOptions.count_last_commit must be true or false, got "
                 f"{self.count_last_commit!r}"
+            )
+        if isinstance(self.tie_tolerance, bool) or not (
+            isinstance(self.tie_tolerance, (int, float)) and self.tie_tolerance >= 0
+        ):
+            raise ValueError(
+                f"EnsembleOptions.tie_tolerance must be a number >= 0, got {self.tie_tolerance!r}"
             )
         if not isinstance(self.interval, int) or self.interval < 1:
             raise ValueError(f"EnsembleOptions.interval must be an int >= 1, got {self.interval!r}")

@@ -76,9 +76,11 @@ def argmax_with_ties(
     eligible: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
     incumbent: torch.Tensor | None = None,
+    tolerance: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Leader per row from scores [M, B]: argmax, ties by `tie_break` then model order.
 
+    Scores within `tolerance` (plus float noise) of a row's best are tied.
     Returns (leader [B], tied [B] bool: the top score was shared). `eligible` [M, B] removes
     gated models (a row with none eligible keeps every model). `incumbent` [B]: the previous
     round's leader (-1: none) for `tie_break="incumbent"`, which keeps it when it is among the
@@ -92,7 +94,7 @@ def argmax_with_ties(
         any_ok = eligible.any(dim=0, keepdim=True)
         scores = torch.where(eligible | ~any_ok, scores, torch.full_like(scores, -torch.inf))
     best = scores.max(dim=0, keepdim=True).values
-    top = (scores >= best - TIE_ATOL) & torch.isfinite(scores) | (scores == best)
+    top = (scores >= best - tolerance - TIE_ATOL) & torch.isfinite(scores) | (scores == best)
     tied = top.sum(dim=0) > 1
     if tie_break == "incumbent":
         if incumbent is None:

@@ -43,6 +43,8 @@ ROUNDS = pa.schema(
         ("leader", pa.string()),
         ("tied", pa.bool_()),
         ("tie_rule", pa.string()),
+        # the value tie_rule compares (own_top1 / tracked_top1); null for rules without one
+        ("tie_key", pa.float64()),
         ("gated", pa.bool_()),
         ("relayed", pa.bool_()),  # a relay happened for this problem after this round
         ("budget_exit", pa.bool_()),  # the problem left the relay cycle on its step budget
@@ -72,4 +74,4 @@ CANDIDATES = pa.schema(
 
 TABLES = {"steps": STEPS, "rounds": ROUNDS, "candidates": CANDIDATES}
 # Columns a row may leave out (written as null): those only some options produce.
-OPTIONAL = {"steps": frozenset({"gen_top1", "gen_in"})}
+OPTIONAL = {"steps": frozenset({"gen_top1", "gen_in"}), "rounds": frozenset({"tie_key"})}
