@@ -7,7 +7,8 @@ Decodes TIE(tcc) on `synth_math` with a tracer and, for every fact round of a pr
 j writes fact j at interval 8, block 8), sorts the members into roles: the fact's *owner*, a
 *co-owner* (owns another fact of the problem) and an *outsider* (owns none). Per category and
 role: the share of rounds with no answer change, the mean round change count, the share of
-rounds the role led; plus how often the round was a tie. Writes `results/<tag>/round_roles.md`
+rounds the role led; plus how often the round was a tie, and how often the change count overrode
+the tie key (the leader was not the member the tie rule ranks first). Writes `results/<tag>/round_roles.md`
 and `.json`.
 """
 
@@ -76,6 +77,10 @@ def tabulate(rows: list[dict], rounds: list[dict], members: list[str]) -> dict:
             cat[f"led:{role(lead, g, groups)}"] += 1
             if role(lead, g, groups) != "owner":  # the owner lost its round: on a tie or outright
                 cat["lost:tied" if first["tied"] else "lost:outright"] += 1
+            keys = [rnd[name].get("tie_key") for name in members]
+            if None not in keys:  # the count overrode the tie key: its most confident member lost
+                cat["keyed"] += 1
+                cat["overrode"] += max(range(len(keys)), key=lambda i: (keys[i], -i)) != lead
             for i, name in enumerate(members):
                 who = role(i, g, groups)
                 change = -rnd[name]["score_tcc"]
@@ -88,6 +93,7 @@ def tabulate(rows: list[dict], rounds: list[dict], members: list[str]) -> dict:
             "fact_rounds": int(c["rounds"]),
             "tied": c["tied"] / c["rounds"],
             "owner_lost": {k: c[f"lost:{k}"] / c["rounds"] for k in ("tied", "outright")},
+            "count_overrode_key": c["overrode"] / c["keyed"] if c["keyed"] else None,
         }
         for who in ROLES:
             n = c[f"n:{who}"]
@@ -123,12 +129,15 @@ def render(stats: dict, args: argparse.Namespace) -> str:
                 )
     lines += [
         "",
-        "| category | owner lost its fact round: on a tie | outright |",
-        "|---|---|---|",
+        "| category | owner lost its fact round: on a tie | outright | count overrode tie key |",
+        "|---|---|---|---|",
     ]
     for cat, e in stats.items():
-        lost = e["owner_lost"]
-        lines.append(f"| {cat} | {100 * lost['tied']:.0f}% | {100 * lost['outright']:.0f}% |")
+        lost, over = e["owner_lost"], e.get("count_overrode_key")
+        over_s = "-" if over is None else f"{100 * over:.0f}%"
+        lines.append(
+            f"| {cat} | {100 * lost['tied']:.0f}% | {100 * lost['outright']:.0f}% | {over_s} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -45,6 +45,13 @@ def test_round_roles_sorts_members_by_what_they_own():
     assert stats["co-owner"] == {"no_change": 0.5, "mean_change": 0.25, "led": 0.5}
     assert stats["outsider"] == {"no_change": 0.0, "mean_change": 0.75, "led": 0.0}
     assert stats["owner_lost"] == {"tied": 0.5, "outright": 0.0}  # round 0, on the tie
+    assert stats["count_overrode_key"] is None  # rounds logged without tie keys
+
+    # with the tie keys logged: round 0's leader m1 is not the most confident (m0), round 1's is
+    for r, key in zip(rounds, [0.9, 0.5, 0.2, 0.3, 0.8, 0.1]):
+        r["tie_key"] = key
+    stats = rr.tabulate([row], rounds, members)["mixed2"]
+    assert stats["count_overrode_key"] == 0.5
 
 
 def _write(root: Path, tag: str, seed: int, rows: list[dict]) -> None:
