@@ -30,6 +30,8 @@ def setting(cfg: dict) -> str:
     """A short name of the relay setting a run used."""
     where = "answer + block" if cfg.get("change_positions") == "answer_and_block" else "answer"
     extra = [cfg.get("tie_break", "own_top1")]
+    if cfg.get("tie_tolerance"):
+        extra.append(f"ties within {cfg['tie_tolerance']:g}")
     if cfg.get("count_last_commit"):
         extra.append("look-ahead")
     return f"{where} ({', '.join(extra)})"

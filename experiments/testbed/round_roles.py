@@ -8,7 +8,8 @@ j writes fact j at interval 8, block 8), sorts the members into roles: the fact'
 *co-owner* (owns another fact of the problem) and an *outsider* (owns none). Per category and
 role: the share of rounds with no answer change, the mean round change count, the share of
 rounds the role led; plus how often the round was a tie, and how often the change count overrode
-the tie key (the leader was not the member the tie rule ranks first). Writes `results/<tag>/round_roles.md`
+the tie key (the leader was not the member the tie rule ranks first) and how often the owner was
+the member the tie rule ranks first. Writes `results/<tag>/round_roles.md`
 and `.json`.
 """
 
@@ -79,8 +80,10 @@ def tabulate(rows: list[dict], rounds: list[dict], members: list[str]) -> dict:
                 cat["lost:tied" if first["tied"] else "lost:outright"] += 1
             keys = [rnd[name].get("tie_key") for name in members]
             if None not in keys:  # the count overrode the tie key: its most confident member lost
+                surest = max(range(len(keys)), key=lambda i: (keys[i], -i))
                 cat["keyed"] += 1
-                cat["overrode"] += max(range(len(keys)), key=lambda i: (keys[i], -i)) != lead
+                cat["overrode"] += surest != lead
+                cat["owner_surest"] += surest == g
             for i, name in enumerate(members):
                 who = role(i, g, groups)
                 change = -rnd[name]["score_tcc"]
@@ -94,6 +97,7 @@ def tabulate(rows: list[dict], rounds: list[dict], members: list[str]) -> dict:
             "tied": c["tied"] / c["rounds"],
             "owner_lost": {k: c[f"lost:{k}"] / c["rounds"] for k in ("tied", "outright")},
             "count_overrode_key": c["overrode"] / c["keyed"] if c["keyed"] else None,
+            "owner_surest": c["owner_surest"] / c["keyed"] if c["keyed"] else None,
         }
         for who in ROLES:
             n = c[f"n:{who}"]
@@ -105,6 +109,10 @@ def tabulate(rows: list[dict], rounds: list[dict], members: list[str]) -> dict:
                 }
         out[cat] = entry
     return out
+
+
+def _pct(share: float | None) -> str:
+    return "-" if share is None else f"{100 * share:.0f}%"
 
 
 def render(stats: dict, args: argparse.Namespace) -> str:
@@ -129,14 +137,16 @@ def render(stats: dict, args: argparse.Namespace) -> str:
                 )
     lines += [
         "",
-        "| category | owner lost its fact round: on a tie | outright | count overrode tie key |",
-        "|---|---|---|---|",
+        "| category | owner lost its fact round: on a tie | outright | count overrode tie key |"
+        " owner had the top tie key |",
+        "|---|---|---|---|---|",
     ]
     for cat, e in stats.items():
-        lost, over = e["owner_lost"], e.get("count_overrode_key")
-        over_s = "-" if over is None else f"{100 * over:.0f}%"
+        lost = e["owner_lost"]
+        over, surest = (_pct(e.get(k)) for k in ("count_overrode_key", "owner_surest"))
         lines.append(
-            f"| {cat} | {100 * lost['tied']:.0f}% | {100 * lost['outright']:.0f}% | {over_s} |"
+            f"| {cat} | {100 * lost['tied']:.0f}% | {100 * lost['outright']:.0f}% | {over} |"
+            f" {surest} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -52,6 +52,7 @@ def test_round_roles_sorts_members_by_what_they_own():
         r["tie_key"] = key
     stats = rr.tabulate([row], rounds, members)["mixed2"]
     assert stats["count_overrode_key"] == 0.5
+    assert stats["owner_surest"] == 1.0  # m0 in round 0, m1 in round 1
 
 
 def _write(root: Path, tag: str, seed: int, rows: list[dict]) -> None:
@@ -155,7 +156,7 @@ def test_plot_draws_every_runs_difference_and_categories(tmp_path, monkeypatch):
     vs_post = {"delta": 16.0, "ci95": [11.6, 20.4], "p": 0.0}
     for tag, cfg in {
         "block": {"seed": 1005, "mix": "default", "change_positions": "answer_and_block",
-                  "tie_break": "tracked_top1"},
+                  "tie_break": "tracked_top1", "tie_tolerance": 0.25},
         "paper": {"seed": 1001, "mix": "default", "count_last_commit": True},
     }.items():  # fmt: skip
         methods = {
@@ -172,7 +173,7 @@ def test_plot_draws_every_runs_difference_and_categories(tmp_path, monkeypatch):
     ]  # fmt: skip
     d = plot.deltas(plot.load(["block", "paper"]))
     assert d["setting"].tolist() == [
-        "answer + block (tracked_top1)",
+        "answer + block (tracked_top1, ties within 0.25)",
         "answer (own_top1, look-ahead)",
     ]
     assert d["ci_low"].tolist() == [11.6, 11.6]
