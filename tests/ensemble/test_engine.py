@@ -149,6 +149,12 @@ def test_tie_tolerance_hands_close_rounds_to_the_confident_member(tmp_path):
     # final selection keeps exact ties: the calm member's lower whole-decode count still wins
     (post,) = run("post", [calm, sure], opts=opts)
     assert post.selected_model == "C"
+    # the tolerance is in change-count units: a logit scoring keeps exact ties (the sure member
+    # leads on top-1; were its 0.x lead within the tolerance, model order would pick C)
+    by_order = {"interval": 4, "tie_break": "model_order", "cross_model": False}
+    (exact,) = run("tie:top1", [calm, sure], opts=EnsembleOptions(**by_order))
+    (loose,) = run("tie:top1", [calm, sure], opts=EnsembleOptions(**by_order, tie_tolerance=100.0))
+    assert exact.leaders == loose.leaders == ["F", "F"]
 
 
 def test_final_selection_variants():

@@ -387,7 +387,7 @@ class MethodRun:
             eligible,
             self.generator,
             incumbent=self.last_leader[rows],
-            tolerance=opts.tie_tolerance,
+            tolerance=opts.tie_tolerance if self.scoring == "tcc" else 0.0,  # count units
         )
         stats = self._relay(rows[relay], leader[relay])
         for j, b in enumerate(rows.tolist()):

@@ -74,9 +74,10 @@ class EnsembleOptions:
     # positions A(t) (the paper) or A(t) plus the masked reasoning positions of the current block,
     # so a model that wavers over what it is writing now also scores as less reliable [ours].
     change_positions: str = "answer"
-    # Relay scores within this distance of the round's best count as tied, so the tie rule
-    # decides among them: a round's change count is a handful of flips, and a one-flip lead can
-    # be noise. Relay only; final selection keeps exact ties [ours]. 0: exact ties (the paper).
+    # Token change count relay scores within this distance of the round's best count as tied, so
+    # the tie rule decides among them: a round's count is a handful of flips, and a one-flip lead
+    # can be noise. In count units, so the logit scorings keep exact ties; relay only, final
+    # selection keeps exact ties [ours]. 0: exact ties (the paper).
     tie_tolerance: float = 0.0
 
     def __post_init__(self) -> None:
