@@ -7,10 +7,9 @@ Decodes TIE(tcc) on `synth_math` with a tracer and, for every fact round of a pr
 j writes fact j at interval 8, block 8), sorts the members into roles: the fact's *owner*, a
 *co-owner* (owns another fact of the problem) and an *outsider* (owns none). Per category and
 role: the share of rounds with no answer change, the mean round change count, the share of
-rounds the role led; plus how often the round was a tie, and how often the change count overrode
-the tie key (the leader was not the member the tie rule ranks first) and how often the owner was
-the member the tie rule ranks first. Writes `results/<tag>/round_roles.md`
-and `.json`.
+rounds the role led; plus the share of tied rounds, of rounds whose leader was not the member the
+tie rule ranks first (the change count overrode the tie key), and of rounds whose owner that
+member was. Writes `results/<tag>/round_roles.md` and `.json`.
 """
 
 from __future__ import annotations
