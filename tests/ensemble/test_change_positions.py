@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from tiny_task import TinyTask, traced_tcc_run
+from tiny_task import TinyTask, traced_tcc_run, xy_member
 
 from tie.decoding import DecodeConfig
 from tie.ensemble import Constituent, EnsembleOptions, run_method
@@ -19,25 +19,16 @@ REASONING, ANSWER, BLOCK = 8, 4, 8
 def member(wavers: bool) -> ScriptedBackend:
     """Answer top-1 'x' throughout; reasoning top-1 'x', or (`wavers`) 'x' / 'y' by the parity
     of the number of reasoning positions already written, at every masked position alike."""
-    tok = make_tokenizer("a")
-    x_id, y_id, v = tok.convert_tokens_to_ids("x"), tok.convert_tokens_to_ids("y"), len(tok)
-    mask = tok.mask_token_id
 
-    def fn(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        b, length = input_ids.shape
-        r0 = length - ANSWER - len("Answer:") - REASONING
-        written = (input_ids[:, r0 : r0 + REASONING] != mask).sum(1)
-        out = torch.zeros(b, length, v)
-        out[..., x_id] = 5.0 + 0.1 * torch.arange(length, dtype=torch.float32)
+    def edit(out, input_ids, x_id, y_id, mask):
         if wavers:
+            r0 = input_ids.shape[1] - ANSWER - len("Answer:") - REASONING
+            written = (input_ids[:, r0 : r0 + REASONING] != mask).sum(1)
             odd = (written % 2 == 1).float().unsqueeze(1)
-            out[:, r0 : r0 + REASONING, y_id] = (
-                out[:, r0 : r0 + REASONING, x_id] + 1.0 - 2.0 * (1 - odd)
-            )
-        out[..., mask] = -1e9
-        return out
+            reasoning = slice(r0, r0 + REASONING)
+            out[:, reasoning, y_id] = out[:, reasoning, x_id] + 1.0 - 2.0 * (1 - odd)
 
-    return ScriptedBackend(fn, tokenizer=tok, name="wavers" if wavers else "steady")
+    return xy_member("wavers" if wavers else "steady", edit)
 
 
 def run(change_positions: str, tmp_path):

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from tiny_task import TinyTask, traced_tcc_run
+from tiny_task import TinyTask, traced_tcc_run, xy_member
 
 from tie.decoding import DecodeConfig
 from tie.ensemble import Constituent, EnsembleOptions, run_method
-from tie.models.scripted import ScriptedBackend, make_tokenizer
+from tie.models.scripted import ScriptedBackend
 
 REASONING, ANSWER, BLOCK = 8, 4, 8
 
@@ -18,24 +18,17 @@ REASONING, ANSWER, BLOCK = 8, 4, 8
 def member(flips: bool) -> ScriptedBackend:
     """Writes 'x' in the reasoning, least confident at its first position (committed last);
     `flips`: the answer's argmax turns from 'x' to 'y' once that position is written."""
-    tok = make_tokenizer("a")
-    x_id, y_id, v = tok.convert_tokens_to_ids("x"), tok.convert_tokens_to_ids("y"), len(tok)
-    mask = tok.mask_token_id
     r0 = -(REASONING + len("Answer:") + ANSWER)  # first reasoning position, from the right
 
-    def fn(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        b, length = input_ids.shape
-        out = torch.zeros(b, length, v)
-        out[..., x_id] = 5.0 + 0.1 * torch.arange(length, dtype=torch.float32)
+    def edit(out, input_ids, x_id, y_id, mask):
+        length = input_ids.shape[1]
         answer = slice(length - ANSWER, length)
-        written = input_ids[:, length + r0] != mask
         out[:, answer, x_id] = 3.0
         if flips:
+            written = input_ids[:, length + r0] != mask
             out[:, answer, y_id] = torch.where(written, 6.0, 0.0).unsqueeze(1)
-        out[..., mask] = -1e9
-        return out
 
-    return ScriptedBackend(fn, tokenizer=tok, name="flips" if flips else "steady")
+    return xy_member("flips" if flips else "steady", edit)
 
 
 def run(count_last_commit: bool, tmp_path):

@@ -3,15 +3,42 @@ a traced TIE run on one of its problems."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 
 from tie.decoding import DecodeConfig
 from tie.ensemble import Constituent, EnsembleOptions, run_method
+from tie.models.scripted import ScriptedBackend, make_tokenizer
 from tie.tasks.base import CanvasBudget
 from tie.tracing import Tracer, read_traces, recompute_round_tcc
+
+# edit(logits [B, L, V], input_ids, x_id, y_id, mask_id) shapes a scripted member's logits in place
+LogitEdit = Callable[[torch.Tensor, torch.Tensor, int, int, int], None]
+
+
+def xy_member(name: str, edit: LogitEdit) -> ScriptedBackend:
+    """A scripted member whose top-1 is 'x' everywhere, more confident further right, until
+    `edit` changes it; the mask token is never predicted."""
+    tok = make_tokenizer("a")
+    x_id, y_id, mask = (
+        tok.convert_tokens_to_ids("x"),
+        tok.convert_tokens_to_ids("y"),
+        tok.mask_token_id,
+    )
+
+    def fn(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        b, length = input_ids.shape
+        out = torch.zeros(b, length, len(tok))
+        out[..., x_id] = 5.0 + 0.1 * torch.arange(length, dtype=torch.float32)
+        edit(out, input_ids, x_id, y_id, mask)
+        out[..., mask] = -1e9
+        return out
+
+    return ScriptedBackend(fn, tokenizer=tok, name=name)
 
 
 class TinyTask:
