@@ -12,7 +12,7 @@ from typing import Any
 
 from tie.tasks.base import CanvasBudget
 from tie.tasks.benchmark import BenchmarkTask, RowError, answer_region, field, text_field
-from tie.tasks.grading import boxed_contents
+from tie.tasks.grading import boxed_contents, normalise_boxes
 from tie.tasks.gsm8k import MATH_QUERY_TEMPLATE
 from tie.tasks.loading import DataSource
 from tie.tasks.math_equiv import MAX_ANSWER_CHARS, default_verifier, string_equivalent
@@ -42,13 +42,14 @@ def extract_math_answer(region: str) -> str | None:
     When the text from that `Answer:` on holds a closed `\\boxed{...}`, the content of the last
     one (models trained on boxed answers box them after `Answer:` too, often after a `\\[` line
     or more reasoning); otherwise the first line with a letter or digit, so a markup-only line
-    such as `\\[` or `<>` is skipped.
+    such as `\\[` or `<>` is skipped. Boxes are read as `grading.normalise_boxes` spells them:
+    `boxed{255}` (backslash lost) and `\\boxed{}32` (empty box, then the answer) give the answer.
     """
     text = region[: 20 * MAX_ANSWER_CHARS]
     match = _ANSWER.search(text)
     if match is None:
         return None
-    tail = text[match.start(1) :]
+    tail = normalise_boxes(text[match.start(1) :])
     boxed = [b.strip() for b in boxed_contents(tail) if b.strip()]
     if boxed:
         answer = boxed[-1]
