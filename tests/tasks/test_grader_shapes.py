@@ -155,6 +155,9 @@ def test_countdown_normalisation_stays_fast():
         (" \uff11\uff18", "18"),  # full-width digits
         (" Darla has 25 left.\nboxed{27}", "27"),  # the backslash lost: still the last box
         (" Darla has 25 left.\n\\boxed{}27", "27"),  # an empty box, then the answer
+        (" so 25 are left, and \\boxed{1375", "1375"),  # a last box never closed
+        (" \\boxed{360\\text{ hours} hours.\n</answer>", "360"),
+        (" \\boxed{3} then \\boxed{360\n</answer>", "360"),
     ],
 )
 def test_gsm8k_shapes(answer, expected):
@@ -181,6 +184,7 @@ def test_gsm8k_shapes(answer, expected):
         (" 1 0000", "1"),  # not a thousands group
         (" 3.5", "7/2"),
         (" 30 + 93 \u2212 100 = 23", "23"),
+        (" \\boxed{7} and \\boxed{x", "7"),  # an unclosed box without a number: the last closed one
     ],
 )
 def test_gsm8k_guards(answer, expected):
@@ -205,6 +209,8 @@ def test_gsm8k_task_grades_the_shapes():
         ("\n\\boxed{}32\n</answer>" + EOT, "32"),  # an empty box, then the answer
         ("\n\\boxed{} 32.", "32"),
         ("\n\\boxed{}\\frac{1}{4}</answer>", "\\frac{1}{4}"),
+        ("\nso x = 3 and\n\\boxed{2000\n</answer>" + EOT, "2000"),  # a last box never closed
+        ("\n\\boxed{3}, \\boxed{\\frac{1}{2}</answer>", "\\frac{1}{2}"),
         ("\n\\boxed{}\n</answer>" + EOT, None),  # guard: an empty box alone is no answer
         ("\nso \\(\\boxed{}\\) dollars", None),  # guard: nothing after the box is an answer
     ],

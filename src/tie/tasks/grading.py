@@ -132,6 +132,25 @@ def boxed_contents(text: str) -> list[str]:
     return [content for _, content in sorted(found)]
 
 
+def unclosed_last_box(text: str) -> str | None:
+    """The rest of the line after the last `\\boxed{` when that box is never closed, else None.
+
+    `\\boxed{1375` at the end of a truncated answer still states 1375; a `</...>` or `<|...|>`
+    tag ends the line.
+    """
+    start = text.rfind("\\boxed{")
+    if start == -1:
+        return None
+    depth = 0
+    for i in range(start + len("\\boxed"), len(text)):
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        if depth == 0:
+            return None
+    line = text[start + len("\\boxed{") :].split("\n", 1)[0]
+    tag = _TAG.search(line)
+    return line[: tag.start()] if tag else line
+
+
 def _count_numbers(text: str) -> int:
     return sum(1 for _ in _NUMBER.finditer(text))
 
@@ -170,17 +189,19 @@ def _line_number(line: str) -> Fraction | None:
 def extract_final_number(answer_text: str | None) -> str | None:
     """The numeric answer from an answer region, as a canonical string (`"18"`, `"-3"`, `"3/4"`).
 
-    Rule (our decision, see research/benchmarks.md 3): when the region holds a closed
-    `\\boxed{...}` with a number, the last such box (models trained on boxed answers box them even
-    after `Answer:`, often after a line of markup or more reasoning). Otherwise the first line
-    with a letter or digit (markup-only lines such as `\\[` or `<>` are skipped); if it holds an
-    `=`, the text after the last `=` that contains a number (so `2 + 3 = 5` gives 5); otherwise the
-    first number of the line (so `18 dollars (9*2)` gives 18).
+    Rule (our decision, see research/benchmarks.md 3): when the region holds a `\\boxed{...}`
+    with a number, the last such box (models trained on boxed answers box them even after
+    `Answer:`, often after a line of markup or more reasoning); a last box never closed counts,
+    read to the end of its line. Otherwise the first line with a letter or digit (markup-only
+    lines such as `\\[` or `<>` are skipped). Within the box or line, the number it states as its
+    result (`_line_number`): `2 + 3 = 5` and `15 = 5 \\times 3` give their single-number side,
+    `18 dollars (9*2)` its first number, and a parenthetical is an aside.
     """
     if not answer_text:
         return None
     text = normalise_boxes(answer_text[:MAX_ANSWER_CHARS])
-    for content in reversed(boxed_contents(text)):
+    unclosed = unclosed_last_box(text)
+    for content in ([unclosed] if unclosed else []) + boxed_contents(text)[::-1]:
         value = _line_number(_clean(content).replace("\n", " "))
         if value is not None:
             return format_number(value)
