@@ -21,6 +21,7 @@ from tie.tasks.math_equiv import MAX_ANSWER_CHARS, default_verifier, string_equi
 _ANSWER = re.compile(r"(?i)Answer\s*:\s*([^\n]+)")
 _WRAPPERS = (("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
 _WORD = re.compile(r"[0-9A-Za-z]")  # a line without one is markup only
+_CLOSER = re.compile(r"\s*(?:\\\)|\\\]|\$)?[\s.]*$")  # `\boxed{8\)` ends its math, not the box
 
 
 def strip_boxed(text: str) -> str:
@@ -51,7 +52,7 @@ def extract_math_answer(region: str) -> str | None:
         return None
     tail = normalise_boxes(text[match.start(1) :])
     boxed = [b.strip() for b in boxed_contents(tail) if b.strip()]
-    unclosed = (unclosed_last_box(tail) or "").strip()
+    unclosed = _CLOSER.sub("", unclosed_last_box(tail) or "").strip()
     if unclosed:  # the last box, never closed (truncated output): its line is the answer
         answer = unclosed
     elif boxed:
