@@ -716,17 +716,19 @@ def _changes_section(
     lines: list[str] = []
     changed = None if baseline is None else changed_verdicts(result.items, baseline)
     if changed is not None:
-        flips = [
-            [
-                task,
-                mode,
-                int(((frame["mode"] == mode) & frame["before"] & (frame["after"] != True)).sum()),  # noqa: E712
-                int(((frame["mode"] == mode) & ~frame["before"] & (frame["after"] == True)).sum()),  # noqa: E712
-            ]
-            for task in result.items["task"].unique()
-            for frame in [changed[changed["task"] == task]]
-            for mode in MODES
-        ]
+        flips = []
+        for task in result.items["task"].unique():
+            for mode in MODES:
+                frame = changed[(changed["task"] == task) & (changed["mode"] == mode)]
+                after = frame["after"].map(lambda v: v is True)  # None: the item is gone
+                flips.append(
+                    [
+                        task,
+                        mode,
+                        int((frame["before"] & ~after).sum()),
+                        int((~frame["before"].astype(bool) & after).sum()),
+                    ]
+                )
         lines += [
             "",
             "## Verdicts changed against the baseline",

@@ -54,7 +54,7 @@ def test_cli_report_with_baseline_and_adjudication(tmp_path, capsys):
     assert list(now["correct_region"]) == [True, True, True]
     assert list(now["ref_correct"]) == [False, False, False]
 
-    # A baseline in which GSM8K item 0 was wrong (region) and item 1 right (full): one fix, one loss.
+    # A baseline where GSM8K item 0 was wrong (region) and item 1 right (full): a fix, a loss.
     before = now.copy()
     before.loc[0, "correct_region"] = False
     before.loc[1, "correct_full"] = not now.loc[1, "correct_full"]

@@ -62,8 +62,9 @@ def extract_expression(region_text: str | None) -> str | None:
 
     Inside `<answer>...</answer>` when present; the content of the last `\\boxed{...}` (of an
     unclosed last box, the text after it up to a `<` or `>`: `\\boxed{48 + 29 + 16` at the end
-    of a truncated answer, or `\\boxed{48 + 29 + 16>` with `>` typed for `}`, is the answer); then the first line with a digit, so a line of markup only
-    (`\\[`, `$$`, `<>`) or of words only is skipped. Display-math delimiters left on that line
+    of a truncated answer, or `\\boxed{48 + 29 + 16>` with `>` typed for `}`, is the answer);
+    then the first line with a digit, so a line of markup only (`\\[`, `$$`, `<>`) or of words
+    only is skipped. Display-math delimiters left on that line
     are dropped by `countdown.normalise_expression`.
     """
     if not region_text:

@@ -42,9 +42,10 @@ def extract_math_answer(region: str) -> str | None:
 
     When the text from that `Answer:` on holds a `\\boxed{...}`, the content of the last one (of
     a last box never closed, the rest of its line); models trained on boxed answers box them after
-    `Answer:` too, often after a `\\[` line or more reasoning. Otherwise the first line with a letter or digit, so a markup-only line
-    such as `\\[` or `<>` is skipped. Boxes are read as `grading.normalise_boxes` spells them:
-    `boxed{255}` (backslash lost) and `\\boxed{}32` (empty box, then the answer) give the answer.
+    `Answer:` too, often after a `\\[` line or more reasoning. Otherwise the first line with a
+    letter or digit, so a markup-only line such as `\\[` or `<>` is skipped. Boxes are read as
+    `grading.normalise_boxes` spells them: `boxed{255}` (backslash lost) and `\\boxed{}32` (empty
+    box, then the answer) give the answer.
     """
     text = region[: 20 * MAX_ANSWER_CHARS]
     match = _ANSWER.search(text)

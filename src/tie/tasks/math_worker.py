@@ -12,10 +12,11 @@ import logging
 import resource
 import sys
 
-# math-verify's own per-call limit (its default; argv[2] sets it). When it fires, math-verify catches its
-# TimeoutException, logs the warning "Timeout during parsing: ..." or "Timeout during comparison"
-# on its `math_verify.*` loggers and returns [] / False, an ordinary "not equal". The handler
-# below turns that warning into status "timeout".
+# math-verify's own limit per parse and per comparison (its default; argv[2] sets it). When it
+# fires, math-verify catches its own TimeoutException, logs the warning "Timeout during parsing:
+# ..." or "Timeout during comparison" on its `math_verify.*` loggers and returns [] / False, an
+# ordinary "not equal" (math_verify/parser.py `parse`, grader.py `verify`, version 0.9). The
+# handler below turns that warning into status "timeout".
 MATH_VERIFY_TIMEOUT_S = 5
 
 
@@ -60,7 +61,8 @@ def compare(pred: str, gold: str) -> dict:
     logger = logging.getLogger("math_verify")  # parent of math_verify.parser and .grader
     if _TIMEOUTS not in logger.handlers:
         logger.addHandler(_TIMEOUTS)
-        logger.setLevel(logging.WARNING)
+        if logger.getEffectiveLevel() > logging.WARNING:
+            logger.setLevel(logging.WARNING)
     _TIMEOUTS.seen = False
     equal = _equal(pred, gold)
     timed_out = _TIMEOUTS.seen and not equal
