@@ -35,7 +35,6 @@ CD_ROW = {"nums": NUMS, "target": TARGET, "gold": str(TARGET)}
         "\n<>\n\\[48+29+16\\]\n>",
         "\n\\boxed{48 + 29 + 16",  # unclosed box at the end of a truncated answer
         "\n\\boxed{48 + 29 + 16\n</answer>" + EOT,
-        "\n\\[ \\boxed{48 + 29 + 16} \\]",
         "\nboxed{48 + 29 + 16}\n</answer>",  # the backslash lost
         "\n\\boxed{}48 + 29 + 16",  # an empty box, then the answer
         "\nThe expression is:\n48 + 29 + 16",  # a line of words before the expression
@@ -156,7 +155,7 @@ def test_countdown_normalisation_stays_fast():
         (" Darla has 25 left.\nboxed{27}", "27"),  # the backslash lost: still the last box
         (" Darla has 25 left.\n\\boxed{}27", "27"),  # an empty box, then the answer
         (" so 25 are left, and \\boxed{1375", "1375"),  # a last box never closed
-        (" \\boxed{360\\text{ hours} hours.\n</answer>", "360"),
+        (" so 12 hours a day\n\\boxed{360\\text{ hours} hours.\n</answer>", "360"),
         (" \\boxed{3} then \\boxed{360\n</answer>", "360"),
     ],
 )
