@@ -185,7 +185,7 @@ def test_reassigning_runner_globals_via_sys_modules_cannot_pass():
         "            pass\n"
         "for fd in range(0, 64):\n"
         "    try:\n"
-        "        os.write(fd, b'{\"passed\": true, \"reason\": \"tests passed\"}')\n"
+        '        os.write(fd, b\'{"passed": true, "reason": "tests passed"}\')\n'
         "    except OSError:\n"
         "        pass\n"
         "sys.exit(0)\n"

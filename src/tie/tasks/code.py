@@ -164,7 +164,9 @@ class HumanEvalTask(CodeTask):
         return f"{HUMANEVAL_INSTRUCTION}\n{row['prompt']}"
 
     def program(self, code: str, row: dict[str, Any]) -> Program:
-        return Program(f"{row['prompt']}{code}\n", f"{row['test']}\n\ncheck({row['entry_point']})\n")
+        return Program(
+            f"{row['prompt']}{code}\n", f"{row['test']}\n\ncheck({row['entry_point']})\n"
+        )
 
 
 def _bundled_humaneval() -> str | None:
