@@ -410,9 +410,9 @@ class _Link:
         reply = self.receive()
         if type(reply) is list and len(reply) == 2 and reply[0] == "ok":
             return reply[1]
-        if type(reply) is list and len(reply) == 3 and reply[0] == "err":
-            if type(reply[1]) is str and type(reply[2]) is str:
-                raise _exception(reply[1], reply[2])
+        is_err = type(reply) is list and len(reply) == 3 and reply[0] == "err"
+        if is_err and type(reply[1]) is str and type(reply[2]) is str:
+            raise _exception(reply[1], reply[2])
         self.fail("protocol violation: bad reply")
 
     def _reference(self, value):
