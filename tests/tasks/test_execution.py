@@ -6,6 +6,7 @@ test nothing may be left: no file outside the sandbox's tmpfs, no process of a s
 """
 
 import os
+import platform
 import tempfile
 import time
 from pathlib import Path
@@ -322,6 +323,28 @@ def test_ctypes_system_shell_writes_nothing_and_leaves_no_process():
     assert not r.passed
     r = check_program(attack + "def f(x):\n    return x + 1\n", TESTS, T)
     assert r.passed, r.stderr  # the shell ran (inside) and the tests still judged f alone
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="the seccomp filter is x86_64-only")
+def test_seccomp_refuses_syscalls_no_program_needs():
+    solution = (
+        "import ctypes, errno\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "def refused(nr, *args):\n"
+        "    return libc.syscall(nr, *args) == -1 and ctypes.get_errno() == errno.EPERM\n"
+        "def mode():\n"
+        "    status = open('/proc/self/status').read().splitlines()\n"
+        "    return next(ln.split()[1] for ln in status if ln.startswith('Seccomp:'))\n"
+    )
+    tests = (
+        "assert mode() == '2'\n"  # SECCOMP_MODE_FILTER
+        "assert refused(101, 16, 1, 0, 0)\n"  # ptrace(PTRACE_ATTACH, 1)
+        "assert refused(425, 1, 0)\n"  # io_uring_setup
+        "assert refused(321, 0, 0, 0)\n"  # bpf
+        "assert refused(272, 0x10000000)\n"  # unshare(CLONE_NEWUSER)
+    )
+    r = check_program(solution, tests, T)
+    assert r.passed and "+seccomp" in r.isolation, r.stderr
 
 
 def test_infinite_loop_times_out():

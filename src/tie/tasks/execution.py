@@ -41,10 +41,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import platform
 import secrets
 import selectors
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -57,6 +59,7 @@ _UNSHARE = ("unshare", "--net", "--pid", "--fork", "--kill-child", "--")
 MODES = ("strict", "weak")
 STARTUP_GRACE_S = 0.5  # two sandboxes and two interpreters start before the tests run
 STRICT_ISOLATION = "strict:bwrap(ro-fs+tmpfs+userns+pidns+netns+ipcns+utsns)+nonewprivs+rlimits"
+# + "+seccomp" where the filter applies (x86_64), + "+uid" when the harness runs as root
 _PROBE = "import math, operator, resource, re, collections, typing, traceback; print('ok')"
 
 
@@ -83,9 +86,56 @@ def resolve_mode(sandbox: str | None = None) -> str:
     return mode
 
 
-def _bwrap_prefix(tmp_bytes: int) -> list[str]:
+# x86_64 syscalls no graded program needs that widen the kernel surface (tracing, eBPF, keyrings,
+# io_uring, userfaultfd, mounts, namespaces, modules, ...): they fail with EPERM under seccomp
+_DENIED_X86_64 = (
+    101, 103, 135, 153, 155, 161, 163, 165, 166, 167, 168, 169, 175, 176, 179, 212, 246, 248,
+    249, 250, 272, 298, 300, 303, 304, 308, 310, 311, 313, 320, 321, 323, 425, 426, 427, 428,
+    429, 430, 431, 432, 433, 442,
+)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=1)
+def _seccomp_program() -> bytes | None:
+    """A classic-BPF seccomp filter for `bwrap --seccomp` (x86_64 only; elsewhere none)."""
+    if platform.machine() != "x86_64":
+        return None
+    ld_abs, jeq, jset, ret = 0x20, 0x15, 0x45, 0x06
+    allow, eperm = 0x7FFF0000, 0x00050000 | 1
+    n = len(_DENIED_X86_64)
+
+    def op(code: int, jt: int, jf: int, k: int) -> bytes:
+        return struct.pack("=HBBI", code, jt, jf, k)
+
+    prog = [
+        op(ld_abs, 0, 0, 4),  # seccomp_data.arch
+        op(jeq, 1, 0, 0xC000003E),  # AUDIT_ARCH_X86_64, else (i386 entry) refuse everything
+        op(ret, 0, 0, eperm),
+        op(ld_abs, 0, 0, 0),  # seccomp_data.nr
+        op(jset, n + 1, 0, 0x40000000),  # the x32 ABI
+        *(op(jeq, n - i, 0, nr) for i, nr in enumerate(_DENIED_X86_64)),
+        op(ret, 0, 0, allow),
+        op(ret, 0, 0, eperm),
+    ]
+    return b"".join(prog)
+
+
+def _seccomp_fd() -> int:
+    """A pipe holding the filter, read by bwrap before it starts the program (-1: no filter)."""
+    program = _seccomp_program()
+    if program is None:
+        return -1
+    read_end, write_end = os.pipe()
+    os.write(write_end, program)  # a few hundred bytes: fits the pipe buffer
+    os.close(write_end)
+    return read_end
+
+
+def _bwrap_prefix(tmp_bytes: int, seccomp_fd: int = -1) -> list[str]:
+    seccomp = ["--seccomp", str(seccomp_fd)] if seccomp_fd >= 0 else []
     return [
         "bwrap",
+        *seccomp,
         "--ro-bind", "/", "/",
         "--dev", "/dev",
         "--proc", "/proc",
@@ -136,17 +186,23 @@ def strict_sandbox() -> tuple[str | None, str]:
     last = "no python interpreter found"
     for python in found:
         prefix, kwargs = _as_uid(_throwaway_uid())
+        seccomp_fd = _seccomp_fd()
         try:
             probe = subprocess.run(
-                [*prefix, *_bwrap_prefix(1 << 20), python, "-I", "-S", "-B", "-c", _PROBE],
+                [*prefix, *_bwrap_prefix(1 << 20, seccomp_fd), python, "-I", "-S", "-B", "-c"]
+                + [_PROBE],
                 capture_output=True,
                 timeout=30,
                 cwd="/",
+                pass_fds=(seccomp_fd,) if seccomp_fd >= 0 else (),
                 **kwargs,
             )
         except (OSError, subprocess.SubprocessError) as err:
             last = f"{python}: {err}"
             continue
+        finally:
+            if seccomp_fd >= 0:
+                os.close(seccomp_fd)
         if probe.returncode == 0 and probe.stdout.strip() == b"ok":
             return None, python
         lines = probe.stderr.decode("utf-8", "replace").strip().splitlines()
@@ -171,7 +227,8 @@ def require_sandbox(sandbox: str | None = None) -> str:
             "sandbox (no file-system confinement) with TIE_SANDBOX=weak or the task option "
             "sandbox=weak; the run then records isolation 'weak:...'"
         )
-    return STRICT_ISOLATION + ("+uid" if os.getuid() == 0 else "")
+    seccomp = "+seccomp" if _seccomp_program() is not None else ""
+    return STRICT_ISOLATION + seccomp + ("+uid" if os.getuid() == 0 else "")
 
 
 @functools.lru_cache(maxsize=1)
@@ -311,6 +368,7 @@ def check_program(
         "judge": (resp_r, req_w, src["judge"][0], verdict_w),
     }
     workdirs: dict[str, Path] = {}
+    seccomp_fds: dict[str, int] = {}
     procs: dict[str, subprocess.Popen] = {}
     start = time.monotonic()
     try:
@@ -319,7 +377,9 @@ def check_program(
             runner = [python, "-I", "-S", "-B", "-c", _RUNNER_SOURCE, role]
             runner += [str(x) for x in (in_fd, out_fd, src_fd, v_fd)]
             if strict:
-                cmd, home, drop, spawn_uid = [*_bwrap_prefix(tmp_bytes), *runner], "/tmp", -1, uid
+                seccomp_fds[role] = _seccomp_fd()
+                prefix = _bwrap_prefix(tmp_bytes, seccomp_fds[role])
+                cmd, home, drop, spawn_uid = [*prefix, *runner], "/tmp", -1, uid
             else:
                 workdirs[role] = Path(tempfile.mkdtemp(prefix="tie-exec-"))
                 if uid >= 0:
@@ -343,7 +403,9 @@ def check_program(
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                pass_fds=tuple(fd for fd in child_ends[role] if fd >= 0),
+                pass_fds=tuple(
+                    fd for fd in (*child_ends[role], seccomp_fds.get(role, -1)) if fd >= 0
+                ),
                 start_new_session=True,
                 **uid_kwargs,
             )
@@ -355,9 +417,15 @@ def check_program(
             os.close(fd)
         for path in workdirs.values():
             shutil.rmtree(path, ignore_errors=True)
+        for fd in seccomp_fds.values():
+            if fd >= 0:
+                os.close(fd)
         return ExecutionResult(False, "error", None, "", f"spawn failed: {err}", 0.0, isolation)
     for fd in (req_r, req_w, resp_r, resp_w, verdict_w, src["candidate"][0], src["judge"][0]):
         os.close(fd)
+    for fd in seccomp_fds.values():
+        if fd >= 0:
+            os.close(fd)
 
     outputs = {name: _Capped(max_output_bytes) for name in ("c_out", "c_err", "j_out", "j_err")}
     verdict_buf = _Capped(4096)
