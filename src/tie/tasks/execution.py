@@ -21,11 +21,13 @@ of execution-based grading, see `tests/tasks/test_code.py`).
 
 Confinement, by the kernel (strict mode, the default): each process runs under bubblewrap as a
 run-unique uid (when the harness is root) with its own user, mount, PID, network, IPC and UTS
-namespaces, no new privileges and no further user namespaces; the whole file system is mounted
-read-only except a private, size-limited tmpfs at /tmp (its cwd and $HOME) and /dev/shm, and an
-empty /run (no host sockets); rlimits bound CPU time, address space, file size, processes and
-open files. When the judge is done (or the time is up) both process groups are killed; the PID
-namespace takes every descendant with it, so nothing outlives the run and nothing is written
+namespaces, no capabilities, no new privileges and no further user namespaces, and (x86_64) a
+seccomp filter refusing syscalls no graded program needs (ptrace, bpf, io_uring, keyrings,
+mounts, namespaces, modules); the whole file system is mounted read-only except a private,
+size-limited tmpfs at /tmp (its cwd and $HOME) and /dev/shm, and an empty /run (no host
+sockets); rlimits bound CPU time, address space, file size, processes and open files. When the
+judge is done (or `timeout_s` + STARTUP_GRACE_S has passed) both process groups are killed; the
+PID namespace takes every descendant with it, so nothing outlives the run and nothing is written
 outside the tmpfs, which vanishes with it.
 
 Where bwrap is missing or cannot create the namespaces, `check_program` refuses with one
