@@ -195,6 +195,25 @@ def test_reassigning_runner_globals_via_sys_modules_cannot_pass():
     assert not r.passed and r.status != "passed"
 
 
+def test_gc_introspection_finds_nothing_that_decides():
+    # every live object of the candidate process: call whatever looks like a sender or a verdict
+    attack = (
+        "import gc, os\n"
+        "def f(x):\n"
+        "    for obj in gc.get_objects():\n"
+        "        name = getattr(obj, '__name__', '')\n"
+        "        if callable(obj) and name in ('send', 'verdict', 'finish', 'judge'):\n"
+        "            for fd in range(3, 16):\n"
+        "                try:\n"
+        "                    obj(fd, b'pass tests passed')\n"
+        "                except BaseException:\n"
+        "                    pass\n"
+        "    os._exit(0)\n"
+    )
+    r = check_program(attack, TESTS, T)
+    assert not r.passed and r.status != "passed"
+
+
 def test_inherited_descriptors_cannot_forge_the_verdict():
     # read and write every descriptor the candidate holds, forging protocol frames and verdicts
     attack = (
