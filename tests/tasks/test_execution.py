@@ -27,19 +27,21 @@ TESTS = "assert f(1) == 2\nassert f(5) == 6\n"
 
 
 def _sandbox_processes() -> list[int]:
-    """PIDs of processes running under a sandbox uid (>= 100000) anywhere on the machine."""
+    """PIDs of live processes of a sandbox uid (>= 100000) anywhere on the machine.
+
+    Zombies are dead (no code runs, nothing held but a table entry): bwrap's PID-namespace init
+    can end as an orphan that the machine's init reaps when it gets to it (here ~1.5 s later)."""
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                uid_line = next(
-                    ln
-                    for ln in (entry / "status").read_text().splitlines()
-                    if ln.startswith("Uid:")
+                status = dict(
+                    ln.split(":", 1) for ln in (entry / "status").read_text().splitlines()
                 )
-            except (OSError, StopIteration):
+            except (OSError, ValueError):
                 continue
-            if int(uid_line.split()[1]) >= 100_000:
+            uid = int(status.get("Uid", "0").split()[0])
+            if uid >= 100_000 and status.get("State", "").split()[0] not in ("Z", "X"):
                 pids.append(int(entry.name))
     return pids
 

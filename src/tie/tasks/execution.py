@@ -477,9 +477,14 @@ def check_program(
     pump(deadline, lambda: not open_streams("j_out", "j_err", "verdict"))
     timed_out = open_streams("j_out", "j_err", "verdict")
     if not timed_out:  # the candidate ends by itself once the judge has closed its pipe
-        pump(time.monotonic() + 0.3, lambda: not open_streams("c_out", "c_err"))
+        grace = time.monotonic() + 0.5
+        pump(grace, lambda: not open_streams("c_out", "c_err"))
+        for proc in procs.values():  # let bwrap reap its own init (killed, it leaves zombies)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=max(grace - time.monotonic(), 0.01))
     for proc in procs.values():
-        _kill(proc)
+        if proc.poll() is None:
+            _kill(proc)
     pump(time.monotonic() + 2.0, lambda: not readers)
     for proc in procs.values():
         proc.wait()
