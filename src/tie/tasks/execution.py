@@ -6,6 +6,8 @@
 * the **judge** runs the trusted `tests` (HumanEval's `check(...)`, MBPP's asserts) with proxies
   for the candidate's names: calling `candidate(x)` in a test sends the call over a pipe, and the
   result comes back as plain data (or as a reference to an object that stays in the candidate).
+  Arguments travel by value (a test that checked an in-place change of its argument would not
+  see it; no HumanEval or MBPP test does: all their canonical solutions pass).
 
 Why the verdict holds: the only thing the two processes share is that pair of pipes. The judge
 decodes what arrives with a strict JSON decoder into builtin data or proxies, so the candidate can
