@@ -145,3 +145,17 @@ def test_pass_at_k(n, c, k, value):
     assert pass_at_k(n, c, k) == pytest.approx(value)
     with pytest.raises(ValueError):
         pass_at_k(3, 4, 1)
+
+
+def test_code_tasks_refuse_without_confinement_unless_weak_is_named(fixtures, monkeypatch):
+    from tie.tasks import execution
+
+    monkeypatch.delenv("TIE_SANDBOX", raising=False)
+    assert get_task("mbpp", data_dir=fixtures / "mbpp").sandbox_isolation.startswith("strict:")
+    monkeypatch.setattr(execution, "strict_sandbox", lambda: ("bwrap is not installed", ""))
+    with pytest.raises(execution.SandboxUnavailable, match="bwrap is not installed"):
+        get_task("humaneval", data_dir=fixtures / "humaneval")
+    task = get_task("humaneval", data_dir=fixtures / "humaneval", sandbox="weak", timeout_s=2.0)
+    assert task.sandbox_isolation.startswith("weak:")
+    row = task.load()[0]
+    assert task.grade(row["gold"], row) and not task.grade("    return 0\n", row)

@@ -137,6 +137,8 @@ def evaluate(cfg: DictConfig, api: Api) -> dict[str, Any]:
     if is_zero:
         resumed = store.check_plan(fingerprint)
         extra = {"methods": plan.methods, "n_problems": len(rows), "resumed": resumed}
+        if getattr(task, "sandbox_isolation", None):  # code tasks: how generated code was confined
+            extra["code_sandbox"] = task.sandbox_isolation
         if plan.injection_ratios:
             extra["injection"] = {
                 "directions": [f"{a}->{b}" for a, b in plan.injection_directions],
