@@ -170,7 +170,7 @@ def table5(rates: pd.DataFrame) -> pd.DataFrame:
     ]
     interval = pd.to_numeric(data["interval"], errors="coerce").fillna(np.inf).to_numpy()
     methods = data["method"].astype(str).to_numpy()
-    order = sorted(range(len(data)), key=lambda i: (interval[i], method_rank(methods[i])))
+    order = sorted(range(len(data)), key=lambda i: (method_rank(methods[i]), interval[i]))
     data = data.iloc[order]
     data["row"] = data["method"].astype(str)
     if _interval_swept(data):

@@ -178,6 +178,8 @@ def results_frame(runs: list[RunDir], n_boot: int = 2000, seed: int = 0) -> pd.D
     for col in ("delta", "delta_low", "delta_high", "mcnemar_p", "p_bootstrap"):
         if col not in frame:
             frame[col] = np.nan
+    # integers with gaps (single models have no interval): "8", not "8.0", in every table
+    frame["interval"] = pd.to_numeric(frame["interval"], errors="coerce").astype("Int64")
     return frame
 
 
@@ -206,6 +208,8 @@ def varying(frame: pd.DataFrame) -> list[Ablation]:
     """The settings a sweep varies: one method of one task ran at several values."""
     out = []
     for ab in ABLATIONS:
+        if ab.column not in frame:
+            continue
         values = frame[frame[ab.column].notna()]
         per_method = values.groupby(["task", "method"])[ab.column].apply(
             lambda s: s.astype(str).nunique()
@@ -218,7 +222,7 @@ def varying(frame: pd.DataFrame) -> list[Ablation]:
 def _unique(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """One row per (task, method, settings): a method the swept setting does not act on (the
     single models of an interval sweep) ran once per job with the same result; keep the first."""
-    key = frame[["task", "method", *columns]].astype(str)
+    key = frame[[c for c in ("task", "models", "method", *columns) if c in frame]].astype(str)
     return frame[~key.duplicated()]
 
 
