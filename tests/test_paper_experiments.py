@@ -146,6 +146,17 @@ def sweep_points(overlay: str) -> list[list[str]]:
     return [list(p) for p in itertools.product(*axes)]
 
 
+_DECODING: dict[str, dict[str, Any]] = {}
+
+
+def _decoding(choice: str, cap: int | None) -> dict[str, Any]:
+    """The decode settings `decoding=<choice>` composes to, with the paper's answer cap."""
+    if choice not in _DECODING:
+        cfg = compose_run([f"decoding={choice}"])
+        _DECODING[choice] = build_plan(cfg).decode
+    return {**_DECODING[choice], "eos_answer_cap": cap}
+
+
 def _jobs(table: PaperTable) -> list[tuple[str, list[str], Any, Any]]:
     jobs = []
     for overlay in table.overlays:
@@ -177,8 +188,11 @@ def test_overlays_run_the_papers_table_at_every_sweep_point(table):
         assert decode["eos_answer_cap"] == paper_answer_cap(task), where
         if table.swept != "decoding.policy":
             assert decode["policy"] == "low_confidence", where
-            expected = "code" if task in CODE else "default"
-            assert cfg.decoding.name == expected, where
+        # the whole decoding config is what decoding=code (code tasks) / default / the swept
+        # acceleration option gives, whether the overlay selects it or reads the cap per task
+        choice = cfg.decoding.name if table.swept == "decoding.policy" else "default"
+        choice = "code" if task in CODE and choice == "default" else choice
+        assert decode == _decoding(choice, paper_answer_cap(task)), where
         if table.swept == "ensemble.interval":
             n = plan.options["interval"]
             assert plan.interval("tie:tcc") == n, where
