@@ -284,7 +284,7 @@ def ablation_table(frame: pd.DataFrame, ab: Ablation) -> pd.DataFrame:
     A method the setting does not act on (None) appears in every column of its task."""
     data = _unique(frame, [ab.column])
     parts = []
-    for task, g in data.groupby("task", sort=False):
+    for _task, g in data.groupby("task", sort=False):
         values = sorted(dict.fromkeys(g[ab.column].dropna()), key=_sort_key)
         fixed, na = g[g[ab.column].notna()], g[g[ab.column].isna()]
         expanded = [fixed] + [na.assign(**{ab.column: v}) for v in values]
