@@ -9,6 +9,7 @@ fails here. Cost: about 70 Hydra compositions (~20-40 s on 2 cores).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -244,3 +245,37 @@ def test_every_paper_overlay_has_a_launch_script_that_runs_it_then_its_analysis(
     for table in TABLES:
         for overlay in table.overlays:
             assert overlay in launched, f"no experiments/*/launch.sh runs {overlay}"
+
+
+def _device(placement: str, root: str, i: int, devices: list[str] | None = None) -> str:
+    """The device `tie-run` gives constituent i (the Lightning module's rule), without a run."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from tie.lit.module import EnsemblePredictModule
+
+    plan = build_plan(compose_run(["experiment=main_results_math", f"placement={placement}"]))
+    plan = dataclasses.replace(plan, devices=devices or [])
+    trainer = SimpleNamespace(
+        strategy=SimpleNamespace(root_device=torch.device(root)), local_rank=0
+    )
+    fake = SimpleNamespace(plan=plan, trainer=trainer)
+    return EnsemblePredictModule._device_for(fake, i, None)  # type: ignore[arg-type]
+
+
+def test_per_model_placement_runs_without_gpus_and_checks_the_gpu_count(caplog):
+    """The paper overlays' per_model placement: explicit devices win; on CPU every constituent
+    shares it (logged, so the overlays run on stand-ins in CI); on CUDA each model needs its own
+    GPU, and too few is one clear error before any weights load."""
+    from tie.runs.errors import RunConfigError
+
+    assert _device("per_model", "cpu", 1, ["cuda:3", "cuda:5"]) == "cuda:5"
+    assert _device("per_model", "cpu", 0) == "cpu" and _device("per_model", "cpu", 1) == "cpu"
+    assert "no GPU, every constituent on cpu" in caplog.text
+    import torch
+
+    if torch.cuda.device_count() < 2:
+        with pytest.raises(RunConfigError, match="needs 2 GPUs per process"):
+            _device("per_model", "cuda:0", 1)
+    assert _device("shared", "cpu", 1) == "cpu"
