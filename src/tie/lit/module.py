@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -87,8 +88,21 @@ class EnsemblePredictModule(pl.LightningModule):
             if self.plan.devices:
                 return str(self.plan.devices[i])
             if root.type != "cuda":
-                raise RunConfigError("placement=per_model needs GPUs or an explicit devices list")
-            return f"cuda:{self.trainer.local_rank * len(self.plan.models) + i}"
+                # the paper's overlays say per_model (one GPU per model); without GPUs every
+                # constituent shares the CPU, and the run says so once
+                if i == 0:
+                    logging.getLogger(__name__).warning(
+                        "placement=per_model on %s: no GPU, every constituent on %s", root, root
+                    )
+                return str(root)
+            index = self.trainer.local_rank * len(self.plan.models) + i
+            if index >= torch.cuda.device_count():
+                raise RunConfigError(
+                    f"placement=per_model needs {len(self.plan.models)} GPUs per process "
+                    f"(cuda:{index} for constituent {i}), found {torch.cuda.device_count()}: "
+                    "set devices=[...] or placement=shared"
+                )
+            return f"cuda:{index}"
         return str(root)
 
     def setup(self, stage: str) -> None:
