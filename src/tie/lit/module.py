@@ -8,6 +8,7 @@ placement=per_model), so the same module serves 1 CPU process, DDP on CPU, and m
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from tie.runs.api import Api
 from tie.runs.decode import torch_dtype
 from tie.runs.errors import RunConfigError
 from tie.runs.plan import RunPlan, needs_cross_model_tokenizers
+from tie.runs.store import CALIBRATION_FILE  # noqa: F401 - re-exported (was defined here)
 
 
 def _plain(value: Any) -> Any:
@@ -54,9 +56,6 @@ class RoundWatcher:
             return attr(*args, **kwargs)
 
         return call
-
-
-CALIBRATION_FILE = "calibration.json"  # calibration=fit: {temperatures, bounds, n_rows, ...}
 
 
 class EnsemblePredictModule(pl.LightningModule):
@@ -163,12 +162,25 @@ class EnsemblePredictModule(pl.LightningModule):
         steps = bool(self.plan.options.get("trace_steps", True))
         return self.api.make_tracer(self.traces_dir, rank=chunk + 1, steps=steps)
 
+    def _decode_share(self) -> dict[str, Any]:
+        """{"share": DecodeShare()} when the api's run_method takes one and both `post` and
+        `single:<m>` methods run (tie.ensemble.engine.DecodeShare); {} otherwise."""
+        methods = self.plan.methods
+        if "post" not in methods or not any(m.startswith("single:") for m in methods):
+            return {}
+        if "share" not in inspect.signature(self.api.run_method).parameters:
+            return {}
+        from tie.ensemble.engine import DecodeShare
+
+        return {"share": DecodeShare()}
+
     def predict_step(self, batch: dict[str, Any], batch_idx: int = 0) -> dict[str, Any]:
         rows = batch["rows"]
         prompts = [self.task.build_prompt(r) for r in rows]
         out_rows: list[dict[str, Any]] = []
         raw_tracer = self._chunk_tracer(int(batch["chunk"]))
         tracer = RoundWatcher(raw_tracer, self.status_hook) if raw_tracer is not None else None
+        share = self._decode_share()  # post reuses the single:<m> decodes of this chunk
         for method in self.plan.methods:
             self.status_hook(method=method)
             t0 = time.perf_counter()
@@ -180,6 +192,7 @@ class EnsemblePredictModule(pl.LightningModule):
                 self.options[method],
                 tracer=tracer,
                 rows=rows,
+                **share,
             )
             elapsed = time.perf_counter() - t0
             if len(outs) != len(rows):
