@@ -53,23 +53,34 @@ def zoo_cfg(make_cfg, *overrides):
                     "ensemble.methods=[single]", *overrides)  # fmt: skip
 
 
-def test_decode_mode_on_a_zoo_member_gives_the_answer_evaluate_mode_gives(make_cfg, tmp_path):
+def test_decode_mode_on_a_zoo_member_gives_the_answer_evaluate_mode_gives(
+    make_cfg, tmp_path, capfd
+):
     """Issue 22: `tie-run mode=decode model=llada-a prompt=...` must not make a working zoo
-    model look broken: it decodes on the answer-suffix canvas, like evaluate mode."""
+    model look broken: it decodes on the answer-suffix canvas, like evaluate mode. A normal run
+    prints no per-model loading bars and no Lightning deprecation warning."""
     import json
+    import warnings
 
     from tie.tasks import get_task
 
     task = get_task("synth_math")
     row = task.load()[0]
     prompt = task.build_prompt(row)
-    metrics = execute(
-        zoo_cfg(make_cfg, "data.limit=1", "data.batch_size=1", "tracing.enabled=false")
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        metrics = execute(
+            zoo_cfg(make_cfg, "data.limit=1", "data.batch_size=1", "tracing.enabled=false")
+        )
+    assert not [w for w in caught if "deprecated" in str(w.message)], [
+        str(w.message) for w in caught
+    ]
+    assert "Loading weights" not in capfd.readouterr().err
     (pred,) = [
         json.loads(x) for x in (tmp_path / "run" / "predictions.jsonl").read_text().splitlines()
     ]
     text = execute(zoo_cfg(make_cfg, "mode=decode", f"prompt='{prompt}'"))
+    assert "Loading weights" not in capfd.readouterr().err
     reasoning, answer = text.rsplit("\n", 1)
     assert answer == f"{task.answer_suffix} {pred['prediction']}"
     assert reasoning == pred["reasoning"]

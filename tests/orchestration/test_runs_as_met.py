@@ -80,6 +80,20 @@ def test_progress_lines_reach_run_log_when_stdout_is_not_a_terminal(tmp_path):
     assert "progress synth_math" in res.stdout + res.stderr  # and the console
 
 
+def test_progress_rate_and_eta_count_the_methods_done_inside_a_chunk():
+    from tie.lit.progress import ProgressState
+
+    st = ProgressState(total=32, done=0, title="t", methods=["single:a", "post", "tie:tcc", "vote"])
+    assert "rate -" in st.line() and "ETA -" in st.line()
+    st.chunk_rows, st.method, st.round = 16, "tie:tcc", 3  # 2 of 4 methods done on 16 problems
+    line = st.line(now=st.t0 + 10.0)  # 8 problem-equivalents in 10 s
+    assert "0/32 problems (0%) | tie:tcc round 3 | 0.8 problems/s | elapsed 0:00:10" in line
+    assert line.endswith("ETA 0:00:30")  # 24 left at 0.8/s
+    st.done, st.chunk_rows, st.method, st.round = 32, 0, "vote", None
+    assert st.line(now=st.t0 + 40.0).endswith("32/32 problems (100%) | vote | 0.8 problems/s | "
+                                               "elapsed 0:00:40 | ETA 0:00:00")  # fmt: skip
+
+
 # ---- mistakes that stick ---------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
-from tie.runs.api import Api
+from tie.runs.api import Api, quiet_weight_loading
 from tie.runs.decode import torch_dtype
 from tie.runs.errors import RunConfigError
 from tie.runs.plan import RunPlan, needs_cross_model_tokenizers
@@ -36,6 +37,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, torch.Tensor):
         return value.tolist()
     return value
+
+
+log = logging.getLogger(__name__)
 
 
 class RoundWatcher:
@@ -92,10 +96,12 @@ class EnsemblePredictModule(pl.LightningModule):
 
     def setup(self, stage: str) -> None:
         self.constituents = []
+        quiet_weight_loading()
         for i, spec in enumerate(self.plan.models):
-            backend = self.api.load_backend(
-                spec.spec, device=self._device_for(i, spec.device), dtype=torch_dtype(spec.dtype)
-            )
+            t0 = time.perf_counter()
+            device = self._device_for(i, spec.device)
+            backend = self.api.load_backend(spec.spec, device=device, dtype=torch_dtype(spec.dtype))
+            log.info("loaded %s on %s in %.1f s", spec.name, device, time.perf_counter() - t0)
             decode = self.api.make_decode_config(dict(self.plan.decode))
             self.constituents.append(self.api.make_constituent(spec.name, backend, decode))
         if self.api.check_methods is not None:  # e.g. avg:* on different tokenizers

@@ -25,26 +25,38 @@ def _clock(seconds: float) -> str:
 
 
 class ProgressState:
-    """Counts and the current method/round; renders one progress line (thread-safe reads)."""
+    """Counts and the current method/round; renders one progress line.
 
-    def __init__(self, total: int, done: int, title: str):
+    Rate and ETA count (problem, method) pairs, so they are known after the first method of the
+    first chunk rather than after a whole chunk (a chunk of 16 problems can take minutes)."""
+
+    def __init__(self, total: int, done: int, title: str, methods: list[str] | None = None):
         self.total, self.done, self.title = total, done, title
+        self.methods = list(methods or [])
         self.start_done = done
         self.t0 = time.monotonic()
         self.method = ""
         self.round: int | None = None
+        self.chunk_rows = 0  # problems of the chunk being decoded (0 between chunks)
+
+    def units(self) -> float:
+        """Problems done, counting the finished methods of the current chunk as fractions."""
+        if not self.chunk_rows or not self.methods:
+            return float(self.done)
+        m = self.methods.index(self.method) if self.method in self.methods else len(self.methods)
+        return self.done + self.chunk_rows * m / len(self.methods)
 
     def line(self, now: float | None = None) -> str:
         elapsed = (time.monotonic() if now is None else now) - self.t0
-        new = self.done - self.start_done
+        new = self.units() - self.start_done
         rate = new / elapsed if elapsed > 0 and new > 0 else None
-        left = self.total - self.done
+        left = self.total - self.units()
         pct = 100.0 * self.done / self.total if self.total else 100.0
         where = self.method or "-"
         if self.round is not None:
             where += f" round {self.round}"
         rate_s = f"{rate:.3g} problems/s" if rate else "rate -"
-        eta_s = _clock(left / rate) if rate else ("0:00:00" if left == 0 else "-")
+        eta_s = _clock(left / rate) if rate else ("0:00:00" if left <= 0 else "-")
         return (
             f"progress {self.title}: {self.done}/{self.total} problems ({pct:.0f}%) | {where} | "
             f"{rate_s} | elapsed {_clock(elapsed)} | ETA {eta_s}"
@@ -53,9 +65,16 @@ class ProgressState:
 
 class RunProgress(Callback):
     def __init__(
-        self, total: int, done: int, title: str, every_s: float = 30.0, tty: bool | None = None
+        self,
+        total: int,
+        done: int,
+        title: str,
+        every_s: float = 30.0,
+        tty: bool | None = None,
+        methods: list[str] | None = None,
     ):
         self.total, self.done, self.title = total, done, title
+        self.methods = list(methods or [])
         self.every_s = float(every_s)
         self.tty = tty  # None: ask stdout when the run starts
         self.state: ProgressState | None = None
@@ -67,7 +86,7 @@ class RunProgress(Callback):
     def on_predict_start(self, trainer: Any, pl_module: Any) -> None:
         if not trainer.is_global_zero:
             return
-        self.state = ProgressState(self.total, self.done, self.title)
+        self.state = ProgressState(self.total, self.done, self.title, self.methods)
         tty = sys.stdout.isatty() if self.tty is None else self.tty
         if tty:
             self._start_bar()
@@ -118,11 +137,16 @@ class RunProgress(Callback):
                 fields["round"] = f"round {round}"
             self.progress.update(self.task_id, **fields)
 
+    def on_predict_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx=0):
+        if self.state is not None:
+            self.state.chunk_rows = len(batch["rows"]) * trainer.world_size
+
     def on_predict_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
         # other ranks' chunks are not counted live: rank 0's share (x world size) + resumed ones
         n = len(batch["rows"]) * trainer.world_size
         if self.state is not None:
             self.state.done = min(self.total, self.state.done + n)
+            self.state.chunk_rows = 0
         if self.progress is not None:
             self.progress.advance(self.task_id, n)
 

@@ -56,6 +56,16 @@ def _dataclass_factory(cls: type) -> Callable[[dict[str, Any]], Any]:
     return make
 
 
+def quiet_weight_loading() -> None:
+    """No per-model "Loading weights" bars from transformers in a run (tie-run logs one line
+    per model instead); a no-op when transformers is not loaded."""
+    import sys
+
+    hf_logging = sys.modules.get("transformers.utils.logging")
+    if hf_logging is not None:
+        hf_logging.disable_progress_bar()
+
+
 def check_model_files(spec: Any) -> None:
     """A zoo name or checkpoint directory resolves and holds config, weights and tokenizer files
     (headers are read at load time; this only lists files, so it takes milliseconds)."""

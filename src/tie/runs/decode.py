@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from tie.runs.api import Api
+from tie.runs.api import Api, quiet_weight_loading
 from tie.runs.errors import RunConfigError
 from tie.runs.plan import ModelSpec, _container, model_spec_from_node
 
@@ -73,6 +73,7 @@ def decode_prompt(cfg: DictConfig, api: Api) -> str:
 
         check_models(RunPlan([spec], [], {}, {}, ""), api, cfg)
     device = spec.device or ("cuda" if cfg.trainer.accelerator == "gpu" else "cpu")
+    quiet_weight_loading()
     backend = api.load_backend(spec.spec, device=device, dtype=torch_dtype(spec.dtype))
     oov = unknown_characters(backend, prompt)
     if oov:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,6 +83,12 @@ def make_trainer(cfg: DictConfig, callbacks: list[pl.Callback]) -> pl.Trainer:
     import pytorch_lightning as pl
 
     logging.getLogger("pytorch_lightning.utilities.rank_zero").setLevel(logging.WARNING)
+    # Lightning's own use of a torch API torch deprecated: nothing a user can act on
+    warnings.filterwarnings(
+        "ignore",
+        message=r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+        category=FutureWarning,
+    )
     kwargs = {
         k: v
         for k, v in OmegaConf.to_container(cfg.trainer, resolve=True).items()
@@ -191,7 +198,9 @@ def evaluate(cfg: DictConfig, api: Api) -> dict[str, Any]:
         callbacks: list[pl.Callback] = [ChunkPredictionWriter(store)]
         if cfg.get("progress", True):
             every = float(cfg.get("progress_every_s") or 30.0)
-            callbacks.append(RunProgress(len(rows), n_done, f"{plan.task_name}", every_s=every))
+            callbacks.append(
+                RunProgress(len(rows), n_done, plan.task_name, every_s=every, methods=plan.methods)
+            )
         trainer = make_trainer(cfg, callbacks)
         trainer.predict(
             module,
