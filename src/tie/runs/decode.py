@@ -78,7 +78,7 @@ def decode_prompt(cfg: DictConfig, api: Api) -> str:
     oov = unknown_characters(backend, prompt)
     if oov:
         raise RunConfigError(
-            f"prompt has characters outside {spec.name!r}'s vocabulary, which it would read as "
+            f"prompt has characters outside the vocabulary of {spec.name!r}, which reads them as "
             f"its unknown token: {oov}"
         )
     if canvas == "task":
