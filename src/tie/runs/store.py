@@ -46,9 +46,9 @@ def atomic_write_text(path: Path, text: str) -> None:
         tmp.unlink(missing_ok=True)
         if exc.errno in DISK_FULL:
             raise DiskFullError(
-                f"no space left on the device while writing {path}; nothing already written was "
-                f"lost (the old file, if any, is intact): free space and rerun the same command "
-                f"(hydra.run.dir={path.parent}) to finish"
+                f"no space left on the device while writing {path} (left as it was; a rerun "
+                "in the same run dir resumes)",
+                path,
             ) from exc
         raise
 
@@ -59,16 +59,16 @@ def disk_full_as_one_line(run_dir: Path) -> Iterator[None]:
     (pyarrow's and json's writes included); the parts are only read, so nothing is lost."""
     try:
         yield
-    except DiskFullError:
-        raise
     except OSError as exc:
-        if exc.errno in DISK_FULL or "No space left on device" in str(exc):
-            raise DiskFullError(
-                f"no space left on the device while merging the parts of {run_dir}; the parts "
-                f"are intact: free space and rerun the same command (hydra.run.dir={run_dir}) "
-                "to merge them"
-            ) from exc
-        raise
+        if not (isinstance(exc, DiskFullError) or exc.errno in DISK_FULL or "No space" in str(exc)):
+            raise
+        path = getattr(exc, "path", None) or exc.filename
+        raise DiskFullError(
+            f"no space left on the device while writing {path or 'the merged files'} (merging "
+            f"the parts of {run_dir}); nothing was lost, the parts are intact: free space and "
+            f"rerun the same command with hydra.run.dir={run_dir} to merge them",
+            path,
+        ) from exc
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
