@@ -23,7 +23,7 @@ register_resolvers()
 
 def check_config(cfg: DictConfig) -> None:
     """Every check that needs no model and no heavy import (torch ops, transformers, Lightning),
-    so a config error is one line within a second of the command."""
+    so a config error is one line before Lightning or any model is loaded."""
     if cfg.mode == "decode":
         from tie.runs.decode import check_decode_config
 

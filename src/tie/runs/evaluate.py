@@ -37,8 +37,6 @@ from tie.runs.tracking import make_tracker
 if TYPE_CHECKING:
     import pytorch_lightning as pl
 
-log = logging.getLogger(__name__)
-
 TRAINER_KEYS = ("accelerator", "devices", "num_nodes", "strategy", "precision")
 
 
