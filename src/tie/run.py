@@ -34,6 +34,12 @@ def check_config(cfg: DictConfig) -> None:
         build_plan(cfg)
     else:
         raise RunConfigError(f"unknown mode {cfg.mode!r}; valid: ['evaluate', 'inject', 'decode']")
+    every = cfg.get("progress_every_s", 30)
+    if isinstance(every, bool) or not isinstance(every, (int, float)) or every <= 0:
+        raise RunConfigError(f"progress_every_s must be a number of seconds > 0, got {every!r}")
+    from tie.runs.threads import resolve_threads
+
+    resolve_threads(cfg.get("threads"))  # threads=0 or threads=abc: named here
 
 
 def execute(cfg: DictConfig) -> dict | str:

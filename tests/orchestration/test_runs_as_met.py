@@ -244,6 +244,15 @@ def test_the_config_checking_path_does_not_import_lightning():
     assert res.returncode == 0, res.stdout + res.stderr
 
 
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [("threads=0", "threads must be"), ("progress_every_s=0", "progress_every_s must be")],
+)
+def test_run_settings_are_checked_with_the_config(make_cfg, override, message):
+    with pytest.raises(RunConfigError, match=message):
+        execute(make_cfg(override))
+
+
 def test_help_lists_the_run_groups_but_not_the_training_member_group(tmp_path):
     res = subprocess.run([sys.executable, "-m", "tie.run", "--help"], cwd=REPO,
                          env=subprocess_env(tmp_path), capture_output=True, text=True,
