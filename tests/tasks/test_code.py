@@ -124,11 +124,11 @@ def test_mbpp_bad_rows(tmp_path, fixtures):
     row = json.loads((fixtures / "mbpp" / "test.jsonl").read_text().splitlines()[0])
     row["test_list"] = ["print('no assert')"]
     (tmp_path / "test.jsonl").write_text(json.dumps(row))
-    with pytest.raises(TaskDataError, match="row 0: cannot find the tested function"):
+    with pytest.raises(TaskDataError, match="row 1: cannot find the tested function"):
         get_task("mbpp", data_dir=tmp_path).load()
     row["task_id"] = "eleven"
     (tmp_path / "test.jsonl").write_text(json.dumps(row))
-    with pytest.raises(TaskDataError, match="row 0: field 'task_id'"):
+    with pytest.raises(TaskDataError, match="row 1: field 'task_id'"):
         get_task("mbpp", data_dir=tmp_path).load()
 
 

@@ -73,7 +73,7 @@ def test_extract_last_boxed():
 )
 def test_malformed_rows(tmp_path, row, message):
     (tmp_path / "test.jsonl").write_text(json.dumps(row))
-    with pytest.raises(TaskDataError, match=f"row 0: .*{message}"):
+    with pytest.raises(TaskDataError, match=f"row 1: .*{message}"):
         get_task("countdown", data_dir=tmp_path).load()
 
 

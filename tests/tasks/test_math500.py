@@ -38,7 +38,7 @@ def test_malformed_level(tmp_path, fixtures):
     row = json.loads((fixtures / "math500" / "test.jsonl").read_text().splitlines()[0])
     row["level"] = "hard"
     (tmp_path / "test.jsonl").write_text(json.dumps(row))
-    with pytest.raises(TaskDataError, match="row 0: field 'level'"):
+    with pytest.raises(TaskDataError, match="row 1: field 'level'"):
         get_task("math500", data_dir=tmp_path).load()
 
 
