@@ -102,6 +102,43 @@ class CsvTracker(NoTracker):
             atomic_write_text(self.run_dir / "injection.csv", buf.getvalue())
 
 
+def sweep_job() -> dict[str, Any] | None:
+    """{sweep, num, overrides} of the Hydra multirun job running now; None outside a sweep."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+
+        hc = HydraConfig.get()
+    except (ValueError, ImportError):
+        return None
+    if hc.mode != RunMode.MULTIRUN:
+        return None
+    return {
+        "sweep": Path(str(hc.sweep.dir)).name,
+        "num": hc.job.get("num"),
+        "overrides": str(hc.job.get("override_dirname") or ""),
+    }
+
+
+def run_labels(logger_cfg: dict[str, Any], task: str, run_dir: Path) -> dict[str, Any]:
+    """W&B group / job_type / name. Explicit logger values win; otherwise a job of a `-m` sweep
+    is grouped with its sweep (`<task>-<sweep folder>`), typed by its overrides (the sweep point)
+    and named `<group>-<job number>`, so a report compares one sweep's runs; a plain run is
+    grouped by task, typed `evaluate`, named `<task>-<run dir name>`."""
+    job = sweep_job()
+    if job is None:
+        group, job_type, name = task, "evaluate", f"{task}-{run_dir.name}"
+    else:
+        group = f"{task}-{job['sweep']}"
+        job_type = (job["overrides"] or "evaluate")[:64]  # W&B's limit on job_type
+        name = f"{logger_cfg.get('group') or group}-{job['num']}"
+    return {
+        "group": logger_cfg.get("group") or group,
+        "job_type": logger_cfg.get("job_type") or job_type,
+        "name": logger_cfg.get("name") or name,
+    }
+
+
 class WandbTracker(NoTracker):
     """One W&B run per job; its id is stored in the run dir so a resumed job reuses it."""
 
@@ -119,14 +156,13 @@ class WandbTracker(NoTracker):
             run_id = uuid.uuid4().hex[:12]
             atomic_write_text(id_file, run_id + "\n")
         os.environ["WANDB_DATA_DIR"] = _USER_DATA_DIR or str(self.run_dir / "wandb" / "data")
+        labels = run_labels(self.cfg, self.config["task"]["name"], self.run_dir)
         self.run = wandb.init(
             mode=self.cfg.get("mode") or "offline",
             project=self.cfg.get("project"),
             entity=self.cfg.get("entity"),
-            group=self.cfg.get("group"),
             tags=list(self.cfg.get("tags") or []),
-            job_type=self.cfg.get("job_type"),
-            name=self.cfg.get("name") or f"{self.config['task']['name']}-{self.run_dir.name}",
+            **labels,
             dir=str(self.run_dir),
             config=self.config,
             id=run_id,
@@ -152,6 +188,10 @@ class WandbTracker(NoTracker):
             art = wandb.Artifact(f"traces-{self.run.id}", type="eval-traces")
             art.add_dir(str(traces))
             self.run.log_artifact(art)
+        if self.cfg.get("report", True):  # the paper's figures and tables, as charts and images
+            from analysis.wandb_report import log_report
+
+            log_report(self.run, self.run_dir, cap)
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
         if self.run is not None:
