@@ -201,7 +201,7 @@ class TieLM(LM):
         for m in plan.methods:
             self.api.make_options(plan.method_options(m))
         self.api.make_decode_config(dict(plan.decode))
-        dev = str(device) if device else _default_device()
+        dev = _device(device)
         plan = dataclasses.replace(
             plan, models=[dataclasses.replace(s, device=s.device or dev) for s in plan.models]
         )
@@ -366,9 +366,15 @@ class TieLM(LM):
         atomic_write_json(self.out_dir / "tie.json", self.get_model_info()["tie"])
 
 
-def _default_device() -> str:
+def _device(requested: str | None) -> str:
+    """lm-eval's --device (its default is cuda); CPU when no GPU is there, as lm-eval's HF model
+    does, so the default command line also runs on a CPU machine."""
     import torch
 
+    if requested and (not str(requested).startswith("cuda") or torch.cuda.is_available()):
+        return str(requested)
+    if requested:
+        log.warning("tie: --device %s is not available here; using cpu", requested)
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
