@@ -10,6 +10,7 @@ from those CSVs, not recomputed) as a W&B table with a native chart:
 | `accuracy/*` | `results_frame.csv` (tables) | bar of accuracy per method; table with 95% CIs |
 | `stability/<signal>` | `stability_signals.csv` | correct vs incorrect mean per step, per model |
 | `leader/progress` | `analysis.leader.leader_changes` | change rate over normalised progress |
+| `leader/{table,share}` | `leader_table.csv`, `leader_share.csv` | tables (Table 5, lead share) |
 | `injection/*` | `correction_rate.csv` (when the run has an injection trace) | correction rates |
 | `rounds` | `traces/rounds.parquet` | per-round leader and scores of every model |
 | `figures/<name>` | every PNG the studies wrote (and `accuracy.png` here) | image |
@@ -123,10 +124,9 @@ def report_items(
     frame = pd.read_csv(out / "results_frame.csv")
     acc = frame[[c for c in ACCURACY_COLUMNS if c in frame.columns]]
     written += plot_accuracy(acc, out / "accuracy.png")
-    table = _table(acc)
-    items["accuracy/table"] = table
-    items["accuracy/chart"] = wandb.plot.bar(
-        table, "method", "accuracy", title="Accuracy per method (%)"
+    items["accuracy/table"] = _table(acc)
+    items["accuracy/chart"] = wandb.plot.bar(  # its data: accuracy/chart_table
+        _table(acc), "method", "accuracy", title="Accuracy per method (%)"
     )
 
     curves_csv = out / "stability_signals.csv"
@@ -159,8 +159,7 @@ def report_items(
                 skipped["leader_progress"] = "no relays: no TIE problem ran more than one round"
         if "leader_progress" not in skipped:
             written += plot_progress(rates, out / "leader_progress.png")
-            table = _table(rates)
-            items["leader/progress_table"] = table
+            items["leader/progress_rates"] = _table(rates)
             items["leader/progress"] = wandb.plot.line_series(
                 xs=sorted(set(rates["progress"])),
                 ys=[
@@ -187,10 +186,9 @@ def report_items(
     if corr_csv.is_file():
         rates = pd.read_csv(corr_csv)
         rates["label"] = [f"{d} r={r:g}" for d, r in zip(rates["direction"], rates["ratio"])]
-        table = _table(rates)
-        items["injection/correction_table"] = table
+        items["injection/correction_table"] = _table(rates)
         items["injection/correction_rate"] = wandb.plot.bar(
-            table, "label", "correction_rate", title="Correction rate by injection (%)"
+            _table(rates), "label", "correction_rate", title="Correction rate by injection (%)"
         )
 
     for path in written:

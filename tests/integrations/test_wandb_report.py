@@ -1,13 +1,14 @@
 """W&B runs a report can be built from: an offline run carries the paper's figures as images, the
 numbers behind them as tables and native charts, and a sweep's jobs share a group.
 
-Checked on the files of the offline run: the media files and the `.wandb` log, read back with
-wandb's own reader. Cost: about 20 s (the studies' bootstrap on two fixture runs, one in-process
+Checked on the files of the offline run: its media files (images, tables and the data tables of
+the native charts) and the labels in its `.wandb` log. Cost: about 20 s (the studies' bootstrap on two fixture runs, one in-process
 tie-run sweep of 2 jobs on the fake stack)."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -18,29 +19,12 @@ REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "runs"
 
 
-def read_records(run_dir: Path) -> list:
-    """Every record of the offline run's .wandb file (wandb's own reader and protobufs)."""
-    from wandb.proto import wandb_internal_pb2
-    from wandb.sdk.internal import datastore
-
-    (path,) = run_dir.glob("*.wandb")
-    ds = datastore.DataStore()
-    ds.open_for_scan(str(path))
-    out = []
-    while (data := ds.scan_data()) is not None:
-        rec = wandb_internal_pb2.Record()
-        rec.ParseFromString(data)
-        out.append(rec)
-    return out
-
-
-def history_keys(records: list) -> set[str]:
-    keys = set()
-    for rec in records:
-        if rec.WhichOneof("record_type") == "history":
-            for item in rec.history.item:
-                keys.add(item.key or "/".join(item.nested_key))
-    return keys
+def media(files: Path, kind: str, sub: str = "") -> set[str]:
+    """Keys of the run's logged media of `kind` (images / table) under `sub`: the file names
+    without W&B's `_<step>_<hash>` tail."""
+    root = files / "media" / kind / sub
+    tail = re.compile(r"_\d+_[0-9a-f]{20}\..*$")
+    return {tail.sub("", str(p.relative_to(root))) for p in root.rglob("*") if p.is_file()}
 
 
 def offline_run(tmp_path: Path, name: str):
@@ -67,17 +51,17 @@ def test_a_tie_run_logs_the_papers_figures_and_tables(tmp_path):
     run.finish()
     assert skipped == {"correction": skipped["correction"]}  # only the injection study is absent
 
-    images = {
-        p.name.split("_0_")[0] for p in (files / "media" / "images" / "figures").glob("*.png")
-    }
-    assert images >= {
+    assert media(files, "images", "figures") >= {
         "accuracy", "stability_signals", "stability_change_count", "leader_change_rate",
         "leader_timing", "leader_progress",
     }  # fmt: skip
-    keys = history_keys(read_records(files.parent))
-    assert {"accuracy/chart_table", "accuracy/table", "stability/mean_top1_prob_table",
-            "stability/mean_entropy_table", "stability/mean_margin_table",
-            "leader/progress_table", "leader/table", "rounds"} <= keys  # fmt: skip
+    # tables, and the data tables W&B's native charts (bar, line series) are drawn from
+    assert media(files, "table") >= {
+        "accuracy/table", "accuracy/chart_table", "stability/curves",
+        "stability/mean_top1_prob_table", "stability/mean_entropy_table",
+        "stability/mean_margin_table", "stability/change_count_table", "leader/progress_rates",
+        "leader/progress_table", "leader/table", "leader/share", "rounds",
+    }  # fmt: skip
 
     # the tables hold the studies' numbers: accuracy with intervals per method, per-round scores
     (acc,) = (files / "media" / "table" / "accuracy").glob("table_*.table.json")
@@ -107,9 +91,13 @@ def test_an_injection_run_logs_correction_rates(tmp_path):
     log_report(run, run_dir)
     files = Path(run.dir)
     run.finish()
-    assert list((files / "media" / "images" / "figures").glob("correction_rate_*.png"))
-    keys = history_keys(read_records(files.parent))
-    assert {"injection/correction_table", "injection/correction_rate_table"} <= keys
+    assert "correction_rate" in media(files, "images", "figures")
+    tables = media(files, "table", "injection")
+    assert tables >= {"correction_table", "correction_rate_table"}
+    (rates,) = (files / "media" / "table" / "injection").glob("correction_table_*.table.json")
+    rates = json.loads(rates.read_text())
+    col = rates["columns"].index("correction_rate")
+    assert all(0 <= r[col] <= 100 for r in rates["data"] if r[col] is not None)
 
 
 def test_a_sweeps_runs_share_a_group_and_are_typed_by_their_point(tmp_path, monkeypatch):
@@ -130,12 +118,24 @@ def test_a_sweeps_runs_share_a_group_and_are_typed_by_their_point(tmp_path, monk
         sys.path.remove(str(REPO / "tests" / "orchestration"))
     runs = {}
     for job in sorted((tmp_path / "sweep").glob("[0-9]")):
+        labels = json.loads((job / "wandb_run.json").read_text())
         (offline,) = job.glob("wandb/offline-run-*")
-        rec = next(r.run for r in read_records(offline) if r.WhichOneof("record_type") == "run")
-        runs[job.name] = (rec.run_group, rec.job_type, rec.display_name)
-        images = list((offline / "files" / "media" / "images" / "figures").glob("accuracy_*.png"))
-        assert images, "each job logs its report"
+        log = (offline / f"run-{labels['id']}.wandb").read_bytes()
+        for key in ("group", "job_type", "name"):  # what W&B recorded for the run
+            assert labels[key].encode() in log
+        runs[job.name] = (labels["group"], labels["job_type"], labels["name"])
+        assert "accuracy" in media(offline / "files", "images", "figures"), "each job's report"
     (group,) = {g for g, _, _ in runs.values()}
     assert group == f"synth_math-{(tmp_path / 'sweep').name}"
     assert {j for _, j, _ in runs.values()} == {"ensemble.interval=8", "ensemble.interval=16"}
     assert {n for _, _, n in runs.values()} == {f"{group}-0", f"{group}-1"}
+
+
+def test_a_plain_run_is_grouped_by_task_and_explicit_labels_win(tmp_path):
+    from tie.runs.tracking import run_labels
+
+    assert run_labels({}, "gsm8k", tmp_path / "2026-01-01_00") == {
+        "group": "gsm8k", "job_type": "evaluate", "name": "gsm8k-2026-01-01_00",
+    }  # fmt: skip
+    given = {"group": "interval-ablation", "job_type": "n8", "name": "x"}
+    assert run_labels(given, "gsm8k", tmp_path) == given

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import uuid
 from pathlib import Path
@@ -113,11 +114,28 @@ def sweep_job() -> dict[str, Any] | None:
         return None
     if hc.mode != RunMode.MULTIRUN:
         return None
+    sweep_dir = Path(str(hc.sweep.dir))
+    swept = swept_keys(sweep_dir / "multirun.yaml")
+    mine = [str(o) for o in hc.overrides.task]
+    point = [o for o in mine if o.split("=", 1)[0].lstrip("+~") in swept]
     return {
-        "sweep": Path(str(hc.sweep.dir)).name,
+        "sweep": sweep_dir.name,
         "num": hc.job.get("num"),
-        "overrides": str(hc.job.get("override_dirname") or ""),
+        "overrides": ",".join(point) or str(hc.job.get("override_dirname") or ""),
     }
+
+
+def swept_keys(multirun_yaml: Path) -> set[str]:
+    """The keys a sweep varies, from the overrides Hydra saved in `multirun.yaml` (parsed by
+    Hydra's own override parser)."""
+    if not multirun_yaml.is_file():
+        return set()
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    given = OmegaConf.load(multirun_yaml).hydra.overrides.task
+    parsed = OverridesParser.create().parse_overrides([str(o) for o in given])
+    return {o.get_key_element().lstrip("+~") for o in parsed if o.is_sweep_override()}
 
 
 def run_labels(logger_cfg: dict[str, Any], task: str, run_dir: Path) -> dict[str, Any]:
@@ -168,6 +186,11 @@ class WandbTracker(NoTracker):
             id=run_id,
             resume="allow",
             reinit="finish_previous",
+        )
+        # which group / job type to filter on in a report, without opening W&B
+        atomic_write_text(
+            self.run_dir / "wandb_run.json",
+            json.dumps({"id": run_id, "project": self.cfg.get("project"), **labels}) + "\n",
         )
         return self
 
