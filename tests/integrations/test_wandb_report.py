@@ -139,3 +139,34 @@ def test_a_plain_run_is_grouped_by_task_and_explicit_labels_win(tmp_path):
     }  # fmt: skip
     given = {"group": "interval-ablation", "job_type": "n8", "name": "x"}
     assert run_labels(given, "gsm8k", tmp_path) == given
+
+
+def test_tie_run_on_the_zoo_logs_the_report_to_an_offline_run(tmp_path, monkeypatch):
+    """The whole path: tie-run (real stack, zoo members, mode=inject) -> offline W&B run with every
+    figure of the paper this run supports, the injection study included."""
+    import torch
+    from hydra.core.global_hydra import GlobalHydra
+
+    from tie import run
+
+    torch.set_num_threads(1)
+    run_dir = tmp_path / "run"
+    monkeypatch.setattr(sys, "argv", [
+        "tie-run", "mode=inject", "injection.ratios=[0.5]", "models=[llada-a,dream-b]",
+        "ensemble.methods=[single,post,tie:tcc]", "data.limit=4", "data.batch_size=4",
+        "logger=wandb", "progress=false", "stats.n_boot=200", f"hydra.run.dir={run_dir}",
+    ])  # fmt: skip
+    GlobalHydra.instance().clear()
+    run.main()
+    (offline,) = run_dir.glob("wandb/offline-run-*")
+    files = offline / "files"
+    assert media(files, "images", "figures") >= {
+        "accuracy", "stability_signals", "stability_change_count", "leader_change_rate",
+        "leader_timing", "leader_progress", "correction_rate",
+    }  # fmt: skip
+    assert media(files, "table") >= {
+        "predictions", "accuracy/table", "accuracy/chart_table", "stability/curves",
+        "leader/progress_table", "rounds", "injection/correction_table",
+        "injection/correction_rate_table",
+    }  # fmt: skip
+    assert (run_dir / "figures" / "accuracy.csv").is_file()  # the run dir keeps the numbers
