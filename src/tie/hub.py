@@ -61,7 +61,8 @@ def resolve_hub_id(entry: str) -> Path:
             f"hub model {entry!r} is not in the Hugging Face cache {cache!r} "
             f"(HF_HOME={os.environ.get('HF_HOME', '<unset>')}): download it once where the hub is "
             f"reachable with `hf download {repo_id}{rev}` (same HF_HOME), or set HF_HOME to a "
-            f"cache that holds it ({type(exc).__name__})"
+            f"cache that holds it ({type(exc).__name__}; as a local checkpoint folder, "
+            f"{entry!r} does not exist)"
         ) from exc
     return Path(path)
 

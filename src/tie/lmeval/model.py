@@ -41,6 +41,7 @@ from lm_eval.api.model import LM
 from lm_eval.api.registry import register_model
 
 from tie.runs.errors import RunConfigError
+from tie.tasks.base import CanvasBudget
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ class CanvasTask:
     and grades nothing (`correct` is null in candidates.parquet)."""
 
     answer_suffix: str
-    budget: Any  # tie.tasks.CanvasBudget
+    budget: CanvasBudget
     name: str = "lm_eval"
 
     def build_prompt(self, row: dict[str, Any]) -> str:
@@ -159,7 +160,6 @@ class TieLM(LM):
         from tie.lit.module import EnsemblePredictModule
         from tie.runs.api import load_api
         from tie.runs.plan import build_plan
-        from tie.tasks.base import CanvasBudget
 
         if not models:
             raise RunConfigError("tie model_args need models=<a>|<b>|... (tie-run model names)")
@@ -172,7 +172,6 @@ class TieLM(LM):
         self.reasoning_len = (
             None if reasoning_len is None else self._positive("reasoning_len", reasoning_len)
         )
-        self.CanvasBudget = CanvasBudget
         self.run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
         traces_dir = traces_dir or os.environ.get(TRACES_ENV)
         self.out_dir = Path(traces_dir) if traces_dir else None
@@ -267,7 +266,7 @@ class TieLM(LM):
             groups.setdefault((r_len, tuple(until)), []).append(i)
         results: list[str | None] = [None] * len(requests)
         for (r_len, until), idx in groups.items():
-            task = CanvasTask(self.answer_suffix, self.CanvasBudget(r_len, self.answer_len))
+            task = CanvasTask(self.answer_suffix, CanvasBudget(r_len, self.answer_len))
             for start in range(0, len(idx), self.batch_size):
                 batch = [rows[i] for i in idx[start : start + self.batch_size]]
                 for row, text in zip(batch, self._run_chunk(task, batch, list(until))):
