@@ -138,6 +138,18 @@ def resolve_model(entry: str, cfg: DictConfig) -> ModelSpec:
         )
     if Path(entry).is_dir():
         return ModelSpec(Path(entry).name, entry, overrides.get("dtype"), overrides.get("device"))
+    # owner/name[@rev]: the snapshot in the Hugging Face cache, checked now
+    from tie.hub import HubCacheError, hub_model_name, is_hub_id, resolve_hub_id
+
+    if is_hub_id(entry):
+        try:
+            path = resolve_hub_id(entry)
+        except HubCacheError as exc:
+            raise RunConfigError(str(exc)) from exc
+        spec = {"path": str(path), "name": entry, "family": overrides.get("family")}
+        spec["backend"] = overrides.get("backend", "native")
+        name = hub_model_name(entry)
+        return ModelSpec(name, spec, overrides.get("dtype"), overrides.get("device"))
     raise RunConfigError(
         f"unknown model {entry!r} in models: valid names are {available_models()}, "
         "'zoo:<member>', or an existing checkpoint directory"
