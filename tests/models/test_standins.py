@@ -300,3 +300,30 @@ def test_missing_tokenizer_file_is_named(standins, tmp_path, name, remove, named
     message = str(err.value)
     assert named in message and "\n" not in message
     assert message.startswith(f"checkpoint {str(path)!r} is missing tokenizer file")
+
+
+# Byte sizes of published files: read from the copy of LLaDA-8B-Instruct's files (exact) and from
+# the Hub listings of the Dream-family repositories (exact bytes where shown, else MB to 2 places).
+PUBLISHED_BYTES = {
+    "LLaDA-8B-Instruct": {
+        "tokenizer_config.json": 51692,
+        "special_tokens_map.json": 747,
+        "generation_config.json": 128,
+    },
+    "Dream-v0-Instruct-7B": {"generation_config.json": 326, "added_tokens.json": 656},
+    "DreamCoder-v0-Instruct-7B": {"added_tokens.json": 656, "generation_config.json": 147},
+    "DiffuCoder-7B-Instruct": {"added_tokens.json": 681, "generation_config.json": 326},
+}
+PUBLISHED_MB = {"merges.txt": 1.67, "vocab.json": 2.78}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED_BYTES))
+def test_file_sizes_match_the_published_files(standins, name):
+    for fname, size in PUBLISHED_BYTES[name].items():
+        assert (standins[name] / fname).stat().st_size == size, fname
+    if SPECS[name].family == "dream":
+        for fname, mb in PUBLISHED_MB.items():
+            assert round((standins[name] / fname).stat().st_size / 1e6, 2) == mb, fname
+        merges = (standins[name] / "merges.txt").read_bytes()
+        assert b"\r" not in merges and merges.count(b"\n") == 151388  # header + 151,387 merges
+        assert len(json.loads((standins[name] / "vocab.json").read_text())) == 151643

@@ -62,6 +62,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import util as importlib_util
 from pathlib import Path
 from typing import Any
@@ -365,20 +366,19 @@ def llada_added_tokens() -> dict[int, str]:
     return out
 
 
-FILLER_CONSONANTS = "bdfgklmnprstvz"
-FILLER_VOWELS = "aeiou"
+FILLER_SYLLABLES = tuple(c + v for c in "bdfgklmnprstvz" for v in "aeiou")
 
 
 def filler_word(k: int) -> str:
     """The k-th pseudo-word (byte-level form: a leading space is `Ġ`), three+ syllables."""
-    syll = [c + v for c in FILLER_CONSONANTS for v in FILLER_VOWELS]
+    n = len(FILLER_SYLLABLES)
     parts = []
     for _ in range(3):
-        k, r = divmod(k, len(syll))
-        parts.append(syll[r])
+        k, r = divmod(k, n)
+        parts.append(FILLER_SYLLABLES[r])
     while k:
-        k, r = divmod(k - 1, len(syll))
-        parts.append(syll[r])
+        k, r = divmod(k - 1, n)
+        parts.append(FILLER_SYLLABLES[r])
     return "Ġ" + "".join(parts)
 
 
@@ -407,8 +407,14 @@ def llada_tokenizer_json(n_regular: int = LLADA_FIRST_ADDED) -> dict:
     return tok
 
 
+@lru_cache(maxsize=1)
+def llada_tokenizer_text() -> str:
+    """The serialised tokenizer.json (built once per process: both LLaDA stand-ins share it)."""
+    return json.dumps(llada_tokenizer_json(), ensure_ascii=False) + "\n"
+
+
 def write_llada_tokenizer(folder: Path) -> None:
-    _write_json(folder / "tokenizer.json", llada_tokenizer_json(), indent=None)
+    (folder / "tokenizer.json").write_text(llada_tokenizer_text(), encoding="utf-8")
     added = llada_added_tokens()
     config = {
         "add_bos_token": False,
@@ -474,7 +480,9 @@ def dream_added_tokens(variant: str) -> dict[int, tuple[str, bool]]:
 def write_dream_tokenizer(folder: Path, variant: str) -> None:
     src = qwen_tokenizer_dir()
     shutil.copyfile(src / "vocab.json", folder / "vocab.json")
-    shutil.copyfile(src / "merges.txt", folder / "merges.txt")
+    # the package's merges.txt has CRLF line ends; the published file has LF (1,671,853 bytes,
+    # the 1.67 MB of the Hub listings), which this restores byte for byte
+    (folder / "merges.txt").write_bytes((src / "merges.txt").read_bytes().replace(b"\r\n", b"\n"))
     added = dream_added_tokens(variant)
     _write_json(folder / "added_tokens.json", {tok: i for i, (tok, _) in sorted(added.items())})
     pad = "<|dlm_pad|>" if variant == "diffucoder" else "<|endoftext|>"
@@ -518,9 +526,9 @@ def write_dream_tokenizer(folder: Path, variant: str) -> None:
 # --------------------------------------------------------------------------- the writer
 
 
-def _write_json(path: Path, obj: Any, indent: int | None = 2) -> None:
+def _write_json(path: Path, obj: Any, indent: int | None = 2, newline: bool = True) -> None:
     text = json.dumps(obj, indent=indent, ensure_ascii=False)
-    path.write_text(text + "\n", encoding="utf-8")
+    path.write_text(text + ("\n" if newline else ""), encoding="utf-8")
 
 
 def model_card(spec: StandinSpec, config: dict, n_params: int) -> str:
@@ -563,9 +571,14 @@ def write_standin(
     prepare_folder(folder)
     n_bytes = write_weights(folder, state, spec.n_shards)
     _write_json(folder / "config.json", config)
-    # LLaDA's generation_config.json is 4-space indented as published (128 bytes)
-    indent = 4 if spec.family == "llada" else 2
-    _write_json(folder / "generation_config.json", spec.generation_config, indent=indent)
+    # LLaDA's generation_config.json is 4-space indented, no final newline, as published (128 B)
+    llada = spec.family == "llada"
+    _write_json(
+        folder / "generation_config.json",
+        spec.generation_config,
+        indent=4 if llada else 2,
+        newline=not llada,
+    )
     if spec.tokenizer == "llada":
         write_llada_tokenizer(folder)
     else:
