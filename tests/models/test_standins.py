@@ -20,14 +20,20 @@ from tie.models.checkpoint import CheckpointError, tensor_shapes, weight_files
 from tie.models.manifest import load_manifest
 from tie.models.standins import (
     CONF_NAMES,
+    LLADA_BPE,
+    LLADA_CORPUS,
     SPECS,
     StandinError,
+    llada_corpus,
     main,
     resolve_names,
+    save_llada_bpe,
+    train_llada_bpe,
     write_standins,
 )
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "benchmarks"
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 CONF_MODEL = Path(__file__).resolve().parents[2] / "conf" / "model"
 # Config keys a stand-in may change (sizes only); everything else is the published value.
 SIZE_KEYS = {
@@ -272,6 +278,12 @@ def test_bad_input_is_refused_before_writing(tmp_path, kwargs, match):
     assert not (tmp_path / "out").exists()
 
 
+def test_root_that_is_a_file_is_refused(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StandinError, match="exists and is not a directory"):
+        write_standins(tmp_path / "file", ["llada-1.5"])
+
+
 def test_cli_writes_and_refuses(tmp_path, capsys):
     assert main([str(tmp_path), "--only", "dream-7b-instruct", "--hidden", "16"]) == 0
     out = capsys.readouterr().out
@@ -327,3 +339,16 @@ def test_file_sizes_match_the_published_files(standins, name):
         merges = (standins[name] / "merges.txt").read_bytes()
         assert b"\r" not in merges and merges.count(b"\n") == 151388  # header + 151,387 merges
         assert len(json.loads((standins[name] / "vocab.json").read_text())) == 151643
+
+
+@pytest.mark.shared_data
+@pytest.mark.skipif(
+    not all(list(SHARED_DATA.glob(p)) for p in LLADA_CORPUS),
+    reason=f"optional shared-data tier: {SHARED_DATA} lacks the LLaDA BPE corpus {LLADA_CORPUS}",
+)
+def test_llada_bpe_asset_is_reproduced_from_shared_data(tmp_path):
+    """The committed LLaDA BPE is exactly what training on ../shared/data gives (~5 s)."""
+    texts = llada_corpus(SHARED_DATA)
+    assert len(texts) > 4000
+    save_llada_bpe(train_llada_bpe(texts), tmp_path / "bpe.json.gz")
+    assert (tmp_path / "bpe.json.gz").read_bytes() == LLADA_BPE.read_bytes()

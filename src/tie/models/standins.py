@@ -19,8 +19,9 @@ Tokenizers, so the families differ the way the real ones do:
   byte-identical) and put Dream's added tokens at Dream's ids: Qwen2.5's 22 (151643-151664), then
   `<|beginoftext|>` 151665 and `<|mask|>` 151666; DiffuCoder-Instruct adds `<|dlm_pad|>` 151667.
 * LLaDA family: LLaDA's own tokenizer.json cannot be had here. We ship a byte-level BPE trained on
-  real text (GSM8K rows, real LLaDA-8B-Instruct outputs, benchmark fixtures; `llada_bpe.json.gz`,
-  rebuilt by `train_llada_bpe`), fill the rest of the 126,080 regular ids with pseudo-word tokens
+  real text (GSM8K and Countdown rows, real LLaDA-8B-Instruct outputs from ../shared/data;
+  `standin_assets/llada_bpe.json.gz`, rebuilt byte for byte by
+  `save_llada_bpe(train_llada_bpe(llada_corpus(shared_data)))`), fill the rest of the 126,080 regular ids with pseudo-word tokens
   (every id a random model emits decodes to text, as with the real vocabulary), and add LLaDA's 269
   added tokens at 126080-126348 as published. Ids 126349-126463 exist in the embedding only, as in
   the published checkpoint (config vocab 126464).
@@ -659,25 +660,29 @@ def train_llada_bpe(texts: Iterable[str], vocab_size: int = 16384) -> dict:
     return json.loads(tok.to_str())
 
 
-def llada_corpus(shared_data: Path, fixtures: Path | None = None) -> list[str]:
-    """Training texts: GSM8K rows, real LLaDA outputs (special tokens removed), fixture rows."""
+LLADA_CORPUS = (
+    "gsm8k/test.jsonl",
+    "countdown/cd3_test.jsonl",
+    "real-outputs/llada-8b-instruct/*.json",
+)
+
+
+def llada_corpus(shared_data: Path) -> list[str]:
+    """Training texts from `../shared/data` (read-only, so the asset is reproducible): GSM8K rows,
+    Countdown rows, real LLaDA-8B-Instruct outputs with their special tokens removed."""
     texts: list[str] = []
-    gsm = shared_data / "gsm8k" / "test.jsonl"
-    for line in gsm.read_text().splitlines():
+    for line in (shared_data / LLADA_CORPUS[0]).read_text().splitlines():
         row = json.loads(line)
         texts += [row["question"], row["answer"]]
-    for path in sorted((shared_data / "real-outputs" / "llada-8b-instruct").glob("*.json")):
+    for line in (shared_data / LLADA_CORPUS[1]).read_text().splitlines():
+        row = json.loads(line)
+        texts.append(f"Numbers: {row['input']}\nTarget: {row['output']}")
+    for path in sorted(shared_data.glob(LLADA_CORPUS[2])):
         for gen in json.loads(path.read_text())["generations"]:
             text = gen["generations"]
             for tok in ("<|eot_id|>", "<|endoftext|>"):
                 text = text.replace(tok, "")
             texts += [gen["question"], text]
-    if fixtures is not None:
-        for path in sorted(fixtures.rglob("*.jsonl")):
-            for line in path.read_text().splitlines():
-                if line.strip():
-                    row = json.loads(line)
-                    texts += [v for _, v in sorted(row.items()) if isinstance(v, str)]
     return texts
 
 
