@@ -32,7 +32,9 @@ Provenance of the published facts (what was read, and what could not be verified
   `special_tokens_map.json`, `generation_config.json`, `model.safetensors.index.json` (6 shards):
   read from the copy of the published files in github yinj66/support_basis
   (`LLaDA-8B-Instruct-B&S-light/`, commit fa6c180), which matches our manifest's config exactly.
-  LLaDA-1.5 is assumed to share all of them (same architecture and tokenizer; not verified).
+  Ours have the copy's sizes (tokenizer_config.json 51,692 B, special_tokens_map.json 747 B,
+  generation_config.json 128 B; tested). LLaDA-1.5 is assumed to share all of them (same
+  architecture and tokenizer; not verified).
 * Dream-v0-Instruct-7B `config.json`: our manifest (third-party copies + the authors' code);
   `generation_config.json`: read (a verbatim duplicate of the repository on the Hub). Its
   tokenizer_config.json was not found: the special tokens follow Qwen2.5 + Dream's two (ids from the
@@ -42,6 +44,10 @@ Provenance of the published facts (what was read, and what could not be verified
   merges.txt, added_tokens.json, tokenizer_config.json, special_tokens_map.json; no tokenizer.json),
   so the stand-ins load through the same fall-back as the real checkpoint.
 * Dream-Coder-v0-Instruct-7B and DiffuCoder-7B-Instruct: Hub file listings were read (4 shards each;
+  merges.txt 1.67 MB, the LF form of the package's file; a third-party upload of the Dream-Coder
+  folder lists no tokenizer.json and no chat_template.jinja, and line counts that ours match:
+  tokenizer_config.json 219, special_tokens_map.json 34, added_tokens.json 26,
+  generation_config.json 7, config.json 35 against our 34;
   added_tokens.json 656 B for Dream-Coder and DiffuCoder-Base, 681 B for DiffuCoder-Instruct, i.e.
   one more entry, `<|dlm_pad|>`, whose id 151667 is inferred, not read; DiffuCoder ships
   chat_template.jinja, Dream-Coder does not). Their config.json files were not read: we use
@@ -49,7 +55,8 @@ Provenance of the published facts (what was read, and what could not be verified
   is 1.09 kB against Dream's ~0.85 kB, so it carries fields we do not know (if one is a non-null
   `rope_scaling`, our DreamConfig refuses it -- check with the real file). Dream-Coder's
   generation_config (147 B) is modelled on a derivative's (bos 151665), DiffuCoder's (326 B, the
-  size of Dream's) on Dream's.
+  size of Dream's) on Dream's. Our added_tokens.json (656 / 681 B) and generation_config.json
+  (326 / 147 B) have the listed sizes (tested).
 """
 
 from __future__ import annotations
