@@ -352,3 +352,13 @@ def test_llada_bpe_asset_is_reproduced_from_shared_data(tmp_path):
     assert len(texts) > 4000
     save_llada_bpe(train_llada_bpe(texts), tmp_path / "bpe.json.gz")
     assert (tmp_path / "bpe.json.gz").read_bytes() == LLADA_BPE.read_bytes()
+
+
+def test_hf_remote_on_a_standin_names_the_missing_code(standins):
+    """Stand-ins carry the published auto_map but not the authors' code: hf_remote refuses clearly."""
+    path = standins["Dream-v0-Instruct-7B"]
+    with pytest.raises(CheckpointError) as err:
+        load_backend({"path": str(path), "backend": "hf_remote"})
+    message = str(err.value)
+    assert "configuration_dream.py, modeling_dream.py, tokenization_dream.py" in message
+    assert "backend: native" in message and "\n" not in message

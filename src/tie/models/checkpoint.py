@@ -80,6 +80,38 @@ def check_tokenizer_files(path: Path) -> None:
         )
 
 
+def remote_code_files(path: Path, config: Mapping) -> list[str]:
+    """The authors' code files that `auto_map` (config.json, tokenizer_config.json) points to."""
+    maps = [config.get("auto_map") or {}]
+    tok_cfg = path / TOKENIZER_CONFIG
+    if tok_cfg.is_file():
+        try:
+            maps.append(json.loads(tok_cfg.read_text()).get("auto_map") or {})
+        except json.JSONDecodeError as err:
+            raise CheckpointError(f"{tok_cfg} is not valid JSON: {err}") from err
+    refs: list[str] = []
+    for entry in maps:
+        for value in entry.values():
+            refs += [v for v in (value if isinstance(value, list) else [value]) if v]
+    return sorted({ref.split("--")[-1].rsplit(".", 1)[0] + ".py" for ref in refs})
+
+
+def check_remote_code(path: Path, config: Mapping) -> None:
+    """`backend: hf_remote` runs the authors' code: every file auto_map names must be there."""
+    files = remote_code_files(path, config)
+    if not files:
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} has no auto_map (no authors' code) for backend hf_remote; "
+            "use backend: native"
+        )
+    missing = [f for f in files if not (path / f).is_file()]
+    if missing:
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} lacks the authors' code that backend hf_remote runs: "
+            f"{', '.join(missing)} (named by auto_map); use backend: native"
+        )
+
+
 def tensor_shapes(files: list[Path]) -> dict[str, tuple[int, ...]]:
     """Name -> shape of every tensor, read from the safetensors headers only."""
     shapes: dict[str, tuple[int, ...]] = {}
