@@ -1,8 +1,9 @@
 """`tie-standins`: tiny random checkpoints in the published layout load and decode like real ones.
 
-Cost: one module-scoped write of all five stand-ins (~10 s on 2 idle cores) plus one load of each
-(~1-3 s each: the Dream tokenizers read the real 151k-entry Qwen vocabulary), a second write of two
-models for the determinism check, and small tmp writes for the bad-input cases.
+Cost: one module-scoped write of all five stand-ins (~7 s) and one load of each (~2-4 s each: the
+Dream tokenizers read the real 151k-entry Qwen vocabulary), a second write of two models for the
+determinism check, small tmp writes for the bad-input cases, and (shared_data tier) one ~5 s BPE
+training. The whole file: 55-90 s wall on the 2-core box at load average ~10, ~30 s of CPU.
 """
 
 from __future__ import annotations
