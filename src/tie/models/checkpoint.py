@@ -15,7 +15,10 @@ from safetensors import safe_open
 
 WEIGHTS = "model.safetensors"
 WEIGHTS_INDEX = "model.safetensors.index.json"
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
+TOKENIZER_JSON = "tokenizer.json"
+TOKENIZER_CONFIG = "tokenizer_config.json"
+SLOW_VOCAB_FILES = ("vocab.json", "merges.txt")
+TOKENIZER_FILES = (TOKENIZER_JSON, TOKENIZER_CONFIG)
 
 
 class CheckpointError(ValueError):
@@ -57,9 +60,55 @@ def weight_files(path: Path) -> list[Path]:
 
 
 def check_tokenizer_files(path: Path) -> None:
-    if not any((path / name).is_file() for name in TOKENIZER_FILES):
+    """The tokenizer's settings and its vocabulary must both be there, named if missing.
+
+    Settings: `tokenizer_config.json`. Vocabulary: `tokenizer.json` (fast layout, e.g. LLaDA) or
+    `vocab.json` + `merges.txt` (the slow BPE layout of Dream's `tokenization_dream.py`).
+    """
+    missing = [] if (path / TOKENIZER_CONFIG).is_file() else [TOKENIZER_CONFIG]
+    if not (path / TOKENIZER_JSON).is_file():
+        slow = [name for name in SLOW_VOCAB_FILES if not (path / name).is_file()]
+        if len(slow) == len(SLOW_VOCAB_FILES):
+            missing.append(f"{TOKENIZER_JSON} (or {' + '.join(SLOW_VOCAB_FILES)})")
+        elif slow:
+            missing.append(
+                f"{slow[0]} (needed with {' + '.join(SLOW_VOCAB_FILES)} when there is no {TOKENIZER_JSON})"
+            )
+    if missing:
         raise CheckpointError(
-            f"checkpoint {str(path)!r} is missing tokenizer files: need one of {list(TOKENIZER_FILES)}"
+            f"checkpoint {str(path)!r} is missing tokenizer file(s): {', '.join(missing)}"
+        )
+
+
+def remote_code_files(path: Path, config: Mapping) -> list[str]:
+    """The authors' code files that `auto_map` (config.json, tokenizer_config.json) points to."""
+    maps = [config.get("auto_map") or {}]
+    tok_cfg = path / TOKENIZER_CONFIG
+    if tok_cfg.is_file():
+        try:
+            maps.append(json.loads(tok_cfg.read_text()).get("auto_map") or {})
+        except json.JSONDecodeError as err:
+            raise CheckpointError(f"{tok_cfg} is not valid JSON: {err}") from err
+    refs: list[str] = []
+    for entry in maps:
+        for value in entry.values():
+            refs += [v for v in (value if isinstance(value, list) else [value]) if v]
+    return sorted({ref.split("--")[-1].rsplit(".", 1)[0] + ".py" for ref in refs})
+
+
+def check_remote_code(path: Path, config: Mapping) -> None:
+    """`backend: hf_remote` runs the authors' code: every file auto_map names must be there."""
+    files = remote_code_files(path, config)
+    if not files:
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} has no auto_map (no authors' code) for backend hf_remote; "
+            "use backend: native"
+        )
+    missing = [f for f in files if not (path / f).is_file()]
+    if missing:
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} lacks the authors' code that backend hf_remote runs: "
+            f"{', '.join(missing)} (named by auto_map); use backend: native"
         )
 
 

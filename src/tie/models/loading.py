@@ -17,6 +17,7 @@ from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
 from tie.hub import is_hub_id, resolve_hub_id
 from tie.models.checkpoint import (
     CheckpointError,
+    check_remote_code,
     check_tokenizer_files,
     compare_shapes,
     read_config,
@@ -157,6 +158,8 @@ def load_backend(
     device = torch.device(device or "cpu")
     dtype = parse_dtype(dtype) or default_dtype(device)
     remote = backend == "hf_remote"
+    if remote:
+        check_remote_code(path, config_dict)
     tokenizer = load_tokenizer(path, family, trust_remote_code=remote)
     resolve_mask_id(config_dict.get("mask_token_id"), tokenizer)  # fail before reading weights
     if remote:
