@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
 
+from tie.models.chat import encode_chat
 from tie.models.checkpoint import (
     CheckpointError,
     check_tokenizer_files,
@@ -24,7 +26,12 @@ from tie.models.checkpoint import (
 )
 from tie.models.dream import DreamConfig, DreamModel
 from tie.models.llada import LLaDAConfig, LLaDAModelLM
-from tie.models.native import TransformersBackend, default_dtype, resolve_mask_id
+from tie.models.native import (
+    DOCUMENTED_MAX_LENGTH,
+    TransformersBackend,
+    default_dtype,
+    resolve_mask_id,
+)
 
 FAMILY_CLASSES = {"llada": (LLaDAConfig, LLaDAModelLM), "dream": (DreamConfig, DreamModel)}
 ARCHITECTURE_FAMILY = {"LLaDAModelLM": "llada", "DreamModel": "dream"}
@@ -137,33 +144,81 @@ def parse_dtype(dtype: torch.dtype | str | None) -> torch.dtype | None:
     return value
 
 
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """What a run can know of a checkpoint without its weights: every file check has passed."""
+
+    name: str
+    path: Path
+    family: str
+    backend: str
+    config: dict
+    tokenizer: PreTrainedTokenizerBase
+    mask_id: int
+    max_length: int
+    weight_files: tuple[Path, ...]
+
+    def chat_prompt(self, user_message: str, system: str | None = None) -> list[int]:
+        """Prompt ids exactly as the loaded backend will build them (same template, same BOS)."""
+        return encode_chat(self.tokenizer, self.family, user_message, system)
+
+
+def inspect_checkpoint(spec: Any) -> CheckpointInfo:
+    """Every check `load_backend` makes before reading weights, and the tokenizer: config,
+    family, weight files and their shapes (headers only), tokenizer files and mask id.
+
+    Runs read this first so that lengths and tokenizer-dependent options fail before any model
+    loads; a missing file is named."""
+    path, backend, family, name = _parse_spec(spec)
+    config_dict = read_config(path)
+    family = family or detect_family(config_dict, path)
+    files = weight_files(path)
+    check_tokenizer_files(path)
+    remote = backend == "hf_remote"
+    tokenizer = load_tokenizer(path, family, trust_remote_code=remote)
+    mask_id = resolve_mask_id(config_dict.get("mask_token_id"), tokenizer)
+    if not remote:
+        config_cls, model_cls = FAMILY_CLASSES[family]
+        config = config_cls.from_dict(config_kwargs(config_dict))
+        compare_shapes(expected_shapes(model_cls, config), tensor_shapes(files), str(path))
+    limits = [DOCUMENTED_MAX_LENGTH[family]] + [
+        int(config_dict[k])
+        for k in ("max_sequence_length", "max_position_embeddings")
+        if config_dict.get(k)
+    ]
+    return CheckpointInfo(
+        name=name,
+        path=path,
+        family=family,
+        backend=backend,
+        config=config_dict,
+        tokenizer=tokenizer,
+        mask_id=mask_id,
+        max_length=min(limits),
+        weight_files=tuple(files),
+    )
+
+
 def load_backend(
     spec: Any, device: str | torch.device | None = "cpu", dtype: torch.dtype | str | None = None
 ) -> TransformersBackend:
     """Load a checkpoint directory, `"zoo:<name>"` or `{path, backend, family, name}` as a backend.
 
     dtype (a torch dtype or its name) defaults to float32 on CPU and bfloat16 elsewhere; device
-    None means CPU. Every file and shape check runs before weights are read.
+    None means CPU. Every file and shape check (`inspect_checkpoint`) runs before weights are read.
     """
-    path, backend, family, name = _parse_spec(spec)
-    config_dict = read_config(path)
-    family = family or detect_family(config_dict, path)
-    files = weight_files(path)
-    check_tokenizer_files(path)
+    info = inspect_checkpoint(spec)
     device = torch.device(device or "cpu")
     dtype = parse_dtype(dtype) or default_dtype(device)
-    remote = backend == "hf_remote"
-    tokenizer = load_tokenizer(path, family, trust_remote_code=remote)
-    resolve_mask_id(config_dict.get("mask_token_id"), tokenizer)  # fail before reading weights
+    remote = info.backend == "hf_remote"
     if remote:
-        model = AutoModel.from_pretrained(path, trust_remote_code=True, dtype=dtype)
+        model = AutoModel.from_pretrained(info.path, trust_remote_code=True, dtype=dtype)
     else:
-        config_cls, model_cls = FAMILY_CLASSES[family]
-        config = config_cls.from_dict(config_kwargs(config_dict))
-        compare_shapes(expected_shapes(model_cls, config), tensor_shapes(files), str(path))
-        model = model_cls.from_pretrained(path, config=config, dtype=dtype)
+        config_cls, model_cls = FAMILY_CLASSES[info.family]
+        config = config_cls.from_dict(config_kwargs(info.config))
+        model = model_cls.from_pretrained(info.path, config=config, dtype=dtype)
     model.to(device)
-    return TransformersBackend(model, tokenizer, family, name, remote=remote)
+    return TransformersBackend(model, info.tokenizer, info.family, info.name, remote=remote)
 
 
 def config_kwargs(config_dict: dict) -> dict:
@@ -178,4 +233,12 @@ def config_kwargs(config_dict: dict) -> dict:
     return out
 
 
-__all__ = ["UnknownZooModelError", "list_zoo", "load_backend", "load_tokenizer", "zoo_root"]
+__all__ = [
+    "CheckpointInfo",
+    "UnknownZooModelError",
+    "inspect_checkpoint",
+    "list_zoo",
+    "load_backend",
+    "load_tokenizer",
+    "zoo_root",
+]
