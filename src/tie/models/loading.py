@@ -107,7 +107,33 @@ def _parse_spec(spec: Any) -> tuple[Path, str, str | None, str]:
     return path, backend, family, str(spec.get("name") or name)
 
 
+_TOKENIZERS: dict[tuple, PreTrainedTokenizerBase] = {}
+_TOKENIZER_CACHE_SIZE = 8
+
+
+def _folder_signature(path: Path) -> tuple:
+    """Names, sizes and mtimes of a checkpoint folder's non-weight files (a changed file is a new
+    key). The weights are left out: they do not define the tokenizer."""
+    return tuple(
+        (p.name, p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(path.iterdir())
+        if p.is_file() and not p.name.endswith(".safetensors")
+    )
+
+
 def load_tokenizer(path: Path, family: str, trust_remote_code: bool) -> PreTrainedTokenizerBase:
+    """The checkpoint's tokenizer, read once per process per folder state (a run reads it before
+    any weights to check its canvases, then again to load; a Qwen2 BPE takes seconds to build).
+    See `_read_tokenizer`."""
+    key = (str(Path(path).resolve()), family, trust_remote_code, _folder_signature(Path(path)))
+    if key not in _TOKENIZERS:
+        if len(_TOKENIZERS) >= _TOKENIZER_CACHE_SIZE:
+            _TOKENIZERS.pop(next(iter(_TOKENIZERS)))
+        _TOKENIZERS[key] = _read_tokenizer(Path(path), family, trust_remote_code)
+    return _TOKENIZERS[key]
+
+
+def _read_tokenizer(path: Path, family: str, trust_remote_code: bool) -> PreTrainedTokenizerBase:
     """The checkpoint's tokenizer; Dream's custom tokenizer class falls back to Qwen2's.
 
     Dream ships `tokenization_dream.py` (a Qwen2 BPE tokenizer); without remote code we read the

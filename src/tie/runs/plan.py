@@ -246,11 +246,8 @@ def default_data_dir(cfg: DictConfig) -> Path | None:
 def task_options(cfg: DictConfig) -> dict[str, Any]:
     """`task.options`, with the data route: explicit `data_files` / `data_dir` win; else the
     task's folder under `paths.data_dir` when it exists (else the task's own fallback: the hub,
-    a bundled copy, or a clear error offline). Unset data keys are not passed to the task."""
-    options = _container(cfg.task.get("options"))
-    for key in DATA_KEYS:
-        if options.get(key) is None:
-            options.pop(key, None)
+    a bundled copy, or a clear error offline). Null options (the task's default) are not passed."""
+    options = {k: v for k, v in _container(cfg.task.get("options")).items() if v is not None}
     default = default_data_dir(cfg)
     if not any(k in options for k in DATA_KEYS) and default is not None and default.is_dir():
         options["data_dir"] = str(default)
