@@ -15,7 +15,9 @@ def standins(tmp_path_factory) -> Path:
     from tie.models.standins import write_standins
 
     root = tmp_path_factory.mktemp("standins")
-    write_standins(root)
+    # the published layouts and vocabularies, the smallest body the stand-ins allow: every step
+    # runs the output head over 126k / 152k ids, so the body's width is the tier's cost
+    write_standins(root, hidden=8, layers=1, heads=2)
     return root
 
 
