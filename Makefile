@@ -13,7 +13,7 @@ export TRANSFORMERS_OFFLINE := 1
 export WANDB_MODE ?= offline
 PYTEST_ARGS ?=
 
-.PHONY: help venv run test test-full lint format figures bench train clean
+.PHONY: help venv sandbox-deps run test test-full lint format figures bench train clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -25,15 +25,27 @@ $(STAMP): pyproject.toml constraints.txt
 	@$(BIN)/python -m pip install -e ".[dev]" >> $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
 	@touch $(STAMP)
 
-venv: $(STAMP) ## create .venv and install the package (pinned CPU torch)
+venv: $(STAMP) sandbox-deps ## create .venv and install the package (pinned CPU torch)
+
+# The code sandbox (HumanEval/MBPP) confines generated code with bubblewrap; install it once.
+sandbox-deps: ## install bubblewrap (bwrap) for the code sandbox when missing (apt, as root)
+	@if ! command -v bwrap >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing bubblewrap (code sandbox)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
+	  else \
+	    echo "WARNING: bwrap is missing: code tasks will refuse to run until bubblewrap is installed" \
+	      "(sudo apt-get install -y bubblewrap) or TIE_SANDBOX=weak is set"; \
+	  fi; \
+	fi
 
 run: $(STAMP) ## the main job: testbed comparison on the shipped zoo (CPU, a few minutes)
 	$(BIN)/tie-run $(ARGS)
 
-test: $(STAMP) ## fast test tier
+test: $(STAMP) sandbox-deps ## fast test tier
 	$(BIN)/python -m pytest -m "not slow" -q $(PYTEST_ARGS)
 
-test-full: $(STAMP) ## every test, slow ones included
+test-full: $(STAMP) sandbox-deps ## every test, slow ones included
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff

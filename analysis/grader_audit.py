@@ -20,10 +20,16 @@ completion (`full`). Correctness is compared with
   else `<answer>`, judged by math-verify (d1 uses a Hendrycks string `is_equiv`, so this isolates
   extraction) and by our string normalisation.
 
-Outputs: `report.md` (rates per task and mode) and `disagreements.csv` (every item where our
-region grade differs from the reference, or region and full grades differ, with short snippets).
+Outputs: `report.md` (rates per task and mode), `disagreements.csv` (every item where our
+region grade differs from the reference, or region and full grades differ, with short snippets)
+and `verdicts.csv` (every item's verdicts, small). Two hand-kept inputs in the same folder, read
+when present: `verdicts_before.csv` (the verdicts of an earlier grader version; the report lists
+every verdict that changed against it) and `adjudication.csv` (for items read by hand: whether
+the model's answer is right, `answer_right`, and why; the report counts, for every disagreement
+with d1 and every changed verdict, which side the reading supports, and names the unread ones).
 
-CLI: `python -m analysis.grader_audit [--data-dir ../shared/data] [--out experiments/grader-audit]`.
+CLI: `python -m analysis.grader_audit [--data-dir ../shared/data] [--out experiments/grader-audit]
+[--baseline PATH] [--adjudication PATH]`.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ TASKS = ("gsm8k", "math500", "countdown")
 MODEL_DIR = "real-outputs/llada-8b-instruct"
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SNIPPET_CHARS = 160
+VERDICT_CHARS = 80  # extractions in verdicts.csv are cut to this, for reading only
 
 _ANSWER_OPEN = "<answer>"
 _REASONING_CLOSE = "</reasoning>"
@@ -87,6 +94,10 @@ def answer_region(completion: str) -> tuple[str | None, str]:
         if at != -1:
             return completion[at + len(marker) :], marker
     return None, "none"
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= VERDICT_CHARS else text[:VERDICT_CHARS] + "..."
 
 
 def _snippet(text: str | None) -> str:
@@ -210,6 +221,11 @@ def d1_math_extract(completion: str) -> str | None:
 # --- the audit -----------------------------------------------------------------------------
 
 
+KEY = ["task", "file", "index"]
+VERDICTS = ["correct_region", "correct_full", "ref_correct"]
+MODES = ("region", "full")
+
+
 @dataclass
 class AuditResult:
     items: pd.DataFrame  # one row per (task, output)
@@ -222,6 +238,122 @@ class AuditResult:
             items["correct_region"] != items["correct_full"]
         )
         return items[mask].reset_index(drop=True)
+
+    def verdicts(self) -> pd.DataFrame:
+        """Every item's key, extractions (cut short) and verdicts: what a later run compares."""
+        columns = KEY + ["extracted_region", "correct_region", "extracted_full", "correct_full"]
+        frame = self.items[columns + ["ref_correct"]].copy()
+        for column in ("extracted_region", "extracted_full"):
+            frame[column] = frame[column].map(_short, na_action="ignore")
+        return frame
+
+
+def read_verdicts(path: str | Path) -> pd.DataFrame:
+    """A `verdicts.csv` as written by `write_report` (extractions kept as text, None as NaN)."""
+    frame = pd.read_csv(path, dtype={"extracted_region": str, "extracted_full": str})
+    missing = [c for c in KEY + VERDICTS if c not in frame]
+    if missing:
+        raise ValueError(f"{path}: not a verdicts file, it lacks columns {missing}")
+    return frame
+
+
+def changed_verdicts(items: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
+    """One row per (item, mode) whose verdict differs from `baseline`: `before` -> `after`.
+
+    Items of the baseline that this run no longer has count as changes too (`after` missing).
+    """
+    now = items.set_index(KEY)
+    before = baseline.set_index(KEY)
+    rows = []
+    for key, old in before.iterrows():
+        for mode in MODES:
+            column = f"correct_{mode}"
+            after = bool(now.at[key, column]) if key in now.index else None
+            if after is None or after != bool(old[column]):
+                rows.append(
+                    {
+                        **dict(zip(KEY, key, strict=True)),
+                        "mode": mode,
+                        "before": bool(old[column]),
+                        "after": after,
+                        "extracted_before": old.get(f"extracted_{mode}"),
+                        "extracted_after": None
+                        if after is None
+                        else now.at[key, f"extracted_{mode}"],
+                    }
+                )
+    columns = KEY + ["mode", "before", "after", "extracted_before", "extracted_after"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def read_adjudication(path: str | Path) -> pd.DataFrame:
+    """The hand-read items: key, `answer_right` (true/false) and `note`."""
+    frame = pd.read_csv(path)
+    missing = [c for c in KEY + ["answer_right", "note"] if c not in frame]
+    if missing:
+        raise ValueError(f"{path}: not an adjudication file, it lacks columns {missing}")
+    bad = frame[~frame["answer_right"].isin([True, False])]
+    if len(bad):
+        raise ValueError(f"{path}: answer_right must be true or false, rows {list(bad.index)}")
+    if frame.duplicated(KEY).any():
+        raise ValueError(f"{path}: items read twice: {frame[frame.duplicated(KEY)][KEY].values}")
+    return frame
+
+
+def adjudicate(
+    items: pd.DataFrame, adjudication: pd.DataFrame, changed: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Per task, for the d1 disagreements (region and full mode) and the changed verdicts: how
+    many the hand reading says we got right, the other side (d1, or the earlier verdict) got
+    right, and how many were not read."""
+    read = adjudication.set_index(KEY)["answer_right"].astype(bool)
+    rows = []
+    for task, frame in items.groupby("task", sort=False):
+        frame = frame.set_index(KEY)
+        for mode in MODES:
+            label, column = f"{mode} vs d1", f"correct_{mode}"
+            dis = frame[frame[column] != frame["ref_correct"]]
+            truth = read.reindex(dis.index)
+            known = truth.notna()
+            right = truth[known].astype(bool)
+            rows.append(
+                {
+                    "task": task,
+                    "what": f"disagreements, {label}, other = d1",
+                    "items": len(dis),
+                    "ours right": int((dis[column][known] == right).sum()),
+                    "other right": int((dis["ref_correct"][known] == right).sum()),
+                    "not read": int((~known).sum()),
+                    "ours wrong with nothing extracted": int(
+                        (
+                            (dis[column][known] != right) & dis[f"extracted_{mode}"][known].isna()
+                        ).sum()
+                    ),
+                }
+            )
+        if changed is not None:
+            mine = changed[changed["task"] == task].set_index(KEY)
+            truth = read.reindex(mine.index)
+            known = truth.notna()
+            after = mine["after"][known].astype(bool)
+            before = mine["before"][known].astype(bool)
+            rows.append(
+                {
+                    "task": task,
+                    "what": "changed verdicts (item, mode), other = before",
+                    "items": len(mine),
+                    "ours right": int((after == truth[known].astype(bool)).sum()),
+                    "other right": int((before == truth[known].astype(bool)).sum()),
+                    "not read": int((~known).sum()),
+                    "ours wrong with nothing extracted": int(
+                        (
+                            (after != truth[known].astype(bool))
+                            & mine["extracted_after"][known].isna()
+                        ).sum()
+                    ),
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 def _gsm8k_rows(data_dir: Path, task: GSM8KTask) -> tuple[dict[str, dict], dict[str, Any]]:
@@ -454,7 +586,12 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]
     return lines
 
 
-def render_report(result: AuditResult, data_dir: str | Path) -> str:
+def render_report(
+    result: AuditResult,
+    data_dir: str | Path,
+    baseline: pd.DataFrame | None = None,
+    adjudication: pd.DataFrame | None = None,
+) -> str:
     s = result.summary
     lines = [
         "# Grader audit on real LLaDA-8B-Instruct outputs",
@@ -564,17 +701,91 @@ def render_report(result: AuditResult, data_dir: str | Path) -> str:
         ],
         kinds,
     )
+    lines += _changes_section(result, baseline, adjudication)
     lines.append("")
     return "\n".join(lines)
 
 
-def write_report(result: AuditResult, out: str | Path, data_dir: str | Path) -> list[Path]:
+def _text(value: Any) -> str:
+    return "None" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+
+
+def _changes_section(
+    result: AuditResult, baseline: pd.DataFrame | None, adjudication: pd.DataFrame | None
+) -> list[str]:
+    lines: list[str] = []
+    changed = None if baseline is None else changed_verdicts(result.items, baseline)
+    if changed is not None:
+        flips = []
+        for task in result.items["task"].unique():
+            for mode in MODES:
+                frame = changed[(changed["task"] == task) & (changed["mode"] == mode)]
+                after = frame["after"].map(lambda v: v is True)  # None: the item is gone
+                flips.append(
+                    [
+                        task,
+                        mode,
+                        int((frame["before"] & ~after).sum()),
+                        int((~frame["before"].astype(bool) & after).sum()),
+                    ]
+                )
+        lines += [
+            "",
+            "## Verdicts changed against the baseline",
+            "",
+            f"Baseline: `verdicts_before.csv` ({len(baseline)} items). "
+            f"{len(changed)} (item, mode) verdicts changed:",
+            "",
+        ]
+        lines += _md_table(["task", "mode", "right -> wrong", "wrong -> right"], flips)
+        if len(changed):
+            lines += ["", "Every change, read by hand in `adjudication.csv`:", ""]
+            read = {} if adjudication is None else adjudication.set_index(KEY)["note"].to_dict()
+            lines += _md_table(
+                ["task", "item", "mode", "before -> after", "extracted before -> after", "reading"],
+                [
+                    [
+                        r.task,
+                        f"{r.file.split('_')[-1].removesuffix('.json')}#{r.index}",
+                        r.mode,
+                        f"{r.before} -> {r.after}",
+                        f"`{_text(r.extracted_before)}` -> `{_text(r.extracted_after)}`",
+                        read.get((r.task, r.file, r.index), "NOT READ"),
+                    ]
+                    for r in changed.itertuples()
+                ],
+            )
+    if adjudication is not None:
+        table = adjudicate(result.items, adjudication, changed)
+        lines += [
+            "",
+            "## Adjudication (read by hand)",
+            "",
+            f"`adjudication.csv` holds {len(adjudication)} items read by hand: whether the model's "
+            "answer is right as a careful reader judges it. For each group of items: how many "
+            "our verdict gets right, how many the other side's verdict (d1's, or ours before) gets "
+            "right, how many were not read, and of our wrong verdicts how many had nothing "
+            "extracted (in region mode: the output has no answer marker, so no region, by design).",
+            "",
+        ]
+        lines += _md_table(list(table.columns), table.values.tolist())
+    return lines
+
+
+def write_report(
+    result: AuditResult,
+    out: str | Path,
+    data_dir: str | Path,
+    baseline: pd.DataFrame | None = None,
+    adjudication: pd.DataFrame | None = None,
+) -> list[Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    report, csv = out / "report.md", out / "disagreements.csv"
-    report.write_text(render_report(result, data_dir))
+    report, csv, verdicts = out / "report.md", out / "disagreements.csv", out / "verdicts.csv"
+    report.write_text(render_report(result, data_dir, baseline, adjudication))
     result.disagreements().to_csv(csv, index=False)
-    return [report, csv]
+    result.verdicts().to_csv(verdicts, index=False)
+    return [report, csv, verdicts]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -582,9 +793,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR))
     parser.add_argument("--out", default="experiments/grader-audit")
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
+    parser.add_argument(
+        "--baseline", help="earlier verdicts.csv to compare with (default: OUT/verdicts_before.csv)"
+    )
+    parser.add_argument(
+        "--adjudication", help="hand-read items (default: OUT/adjudication.csv when present)"
+    )
     args = parser.parse_args(argv)
+    out = Path(args.out)
+    inputs = []
+    for given, default in (
+        (args.baseline, "verdicts_before.csv"),
+        (args.adjudication, "adjudication.csv"),
+    ):
+        path = Path(given) if given else out / default
+        if given and not path.is_file():
+            parser.error(f"{path} does not exist")
+        inputs.append(path if path.is_file() else None)
+    baseline = read_verdicts(inputs[0]) if inputs[0] else None
+    adjudication = read_adjudication(inputs[1]) if inputs[1] else None
     result = run_audit(args.data_dir, args.tasks)
-    for path in write_report(result, args.out, args.data_dir):
+    if baseline is not None:
+        baseline = baseline[baseline["task"].isin(args.tasks)]
+    for path in write_report(result, out, args.data_dir, baseline, adjudication):
         print(path)
     print(result.summary.to_string(index=False))
     return 0

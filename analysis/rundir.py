@@ -102,6 +102,23 @@ class RunDir:
     def methods(self) -> list[str]:
         return list(dict.fromkeys(self.predictions["method"]))
 
+    @property
+    def label(self) -> str:
+        """Where the rows come from, for the results frame (a derived run says how)."""
+        return str(self.path)
+
+    def method_interval(self, method: str) -> Any:
+        """The ensemble interval n `method` ran at: `metrics.json` `methods.<m>.interval` when
+        tie-run wrote it, else `ensemble.per_method.<m>.interval`, else `ensemble.interval` (so
+        tie:tcc at n = 32 beside top-1 at n = 16 in one run is not read as n = 16)."""
+        logged = ((self.metrics.get("methods") or {}).get(method) or {}).get("interval")
+        if logged is not None:
+            return logged
+        per_method = self.cfg("ensemble.per_method") or {}
+        if isinstance(per_method, dict) and "interval" in (per_method.get(method) or {}):
+            return per_method[method]["interval"]
+        return self.cfg("ensemble.interval")
+
     def has_trace(self, name: str) -> bool:
         return (self.path / TRACES / f"{name}.parquet").is_file()
 
@@ -163,3 +180,63 @@ def run_study(parser: argparse.ArgumentParser, study: Callable[[], list[Path]]) 
             print(path)
     except RunDirError as exc:
         parser.exit(2, f"error: {exc}\n")
+
+
+# Tasks whose rows are a subset of another task's, derived from its predictions by category:
+# MMLU* = the paper's 35 MMLU subjects (tie.tasks.multiple_choice.MMLU_STAR_SUBJECTS, the filter
+# the `mmlu_star` task applies when it loads), so a sweep decodes MMLU once and reports both.
+def _derived_tasks() -> dict[str, list[tuple[str, frozenset[str]]]]:
+    from tie.tasks.multiple_choice import MMLU_STAR_SUBJECTS
+
+    return {"mmlu": [("mmlu_star", MMLU_STAR_SUBJECTS)]}
+
+
+class SubsetRun(RunDir):
+    """A task derived from another run's predictions by category (e.g. MMLU* from MMLU).
+
+    Same directory and config as its parent; `task` is the derived name, `predictions` (and any
+    trace) keep only the rows of the subset's problems."""
+
+    def __init__(self, parent: RunDir, task: str, categories: frozenset[str]):
+        super().__init__(parent.path)
+        self.parent, self.subset_task, self.categories = parent, task, categories
+
+    @property
+    def task(self) -> str:
+        return self.subset_task
+
+    @property
+    def label(self) -> str:
+        return f"{self.path} ({self.subset_task} by subject from {self.parent.task})"
+
+    @cached_property
+    def predictions(self) -> pd.DataFrame:  # type: ignore[override]
+        preds = self.parent.predictions
+        require_columns(preds, ("category",), self.path / PREDICTIONS)
+        return preds[preds["category"].astype(str).isin(self.categories)].reset_index(drop=True)
+
+    def trace(self, name: str) -> pd.DataFrame:
+        frame = self.parent.trace(name)
+        if "id" not in frame.columns:
+            return frame
+        return frame[frame["id"].isin(set(self.predictions["id"]))].reset_index(drop=True)
+
+    def has_trace(self, name: str) -> bool:
+        return self.parent.has_trace(name)
+
+
+def with_derived(runs: list[RunDir]) -> list[RunDir]:
+    """`runs` plus, right after each run of a task with derived subsets (MMLU), one SubsetRun per
+    subset (MMLU*) that has rows; a subset task some run decoded directly is not derived."""
+    derived = _derived_tasks()
+    direct = {run.task for run in runs}
+    out: list[RunDir] = []
+    for run in runs:
+        out.append(run)
+        for task, categories in derived.get(run.task, []):
+            if task in direct:
+                continue
+            sub = SubsetRun(run, task, categories)
+            if len(sub.predictions):
+                out.append(sub)
+    return out

@@ -6,24 +6,50 @@ with a bootstrap CI, the paired difference with a paired-bootstrap CI, and the e
 
 Layouts (one Markdown, LaTeX and CSV file each):
 * `table3_main` (or `table4_code` when every constituent is a code model): methods x tasks;
+  a setting the sweep varies is part of the row name (`tie:tcc (interval=8)`), so no swept
+  setting is dropped;
 * `table6_interval`, `table7_acceleration`, `table8_normalise`, `table9_cross_model`,
-  `table10_final_selection`: written when a sweep varies that setting; methods x setting values;
+  `table10_final_selection`: written when a sweep varies that setting; methods x (task, setting
+  value); a method the setting does not act on (single models for the interval) is shown once
+  per task, in every column of that task;
 * `results_paired_table`: every (task, setting, method) with its intervals and tests.
+
+MMLU* is derived from an MMLU run by subject (`analysis.rundir.with_derived`): its own column,
+accuracy and best single model recomputed on the 35 subjects' problems. The interval of each
+method is the one it ran at (`metrics.json`; tie:tcc at n = 32 beside top-1 at n = 16).
 
 CLI: `python -m analysis.tables <run dir or sweep> [--out DIR]`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from analysis.methods import method_rank
 from analysis.output import fmt_p, write_table
-from analysis.rundir import RunDir, load_runs, run_study, study_parser
+from analysis.rundir import RunDir, load_runs, run_study, study_parser, with_derived
+
+
+def _is_tie(method: str) -> bool:
+    return method.startswith("tie:")
+
+
+def _selects(method: str) -> bool:  # post and TIE pick a final candidate
+    return method == "post" or _is_tie(method)
+
+
+def _counts_changes(method: str) -> bool:  # the change count ranks candidates or relays
+    return method in ("post", "tie:tcc")
+
+
+def _logit_scored(method: str) -> bool:
+    return method in ("tie:top1", "tie:entropy", "tie:margin")
 
 
 @dataclass(frozen=True)
@@ -33,10 +59,14 @@ class Ablation:
     stem: str  # output file stem
     title: str
     show_nfe: bool = False
+    # the methods the setting acts on; for the others the frame holds None (not applicable)
+    applies: Callable[[str], bool] = lambda method: True
 
 
 ABLATIONS = (
-    Ablation("ensemble.interval", "interval", "table6_interval", "Ensemble interval n"),
+    Ablation(
+        "ensemble.interval", "interval", "table6_interval", "Ensemble interval n", applies=_is_tie
+    ),
     Ablation(
         "decoding.policy",
         "policy",
@@ -49,18 +79,21 @@ ABLATIONS = (
         "normalise",
         "table8_normalise",
         "Normalised token change count",
+        applies=_counts_changes,
     ),
     Ablation(
         "ensemble.options.cross_model",
         "cross_model",
         "table9_cross_model",
         "Cross-model vs source-only scoring",
+        applies=_logit_scored,
     ),
     Ablation(
         "ensemble.options.final_selection",
         "final_selection",
         "table10_final_selection",
         "Final response selection",
+        applies=_selects,
     ),
 )
 SIGNIFICANT = 0.05
@@ -104,6 +137,7 @@ def results_frame(runs: list[RunDir], n_boot: int = 2000, seed: int = 0) -> pd.D
     """
     from tie.stats import bootstrap_ci
 
+    runs = with_derived(runs)
     singles_by_task: dict[str, pd.DataFrame] = {}
     for run in runs:
         preds = run.predictions
@@ -119,15 +153,14 @@ def results_frame(runs: list[RunDir], n_boot: int = 2000, seed: int = 0) -> pd.D
             if best is not None
             else singles_by_task.get(run.task)
         )
-        settings = {a.column: run.cfg(a.key) for a in ABLATIONS}
         models = run.cfg("models") or []
         for method, g in preds.groupby("method", sort=False):
             ci = bootstrap_ci(g["correct"].to_numpy(bool), n_boot=n_boot, seed=seed)
             row = {
-                "run": str(run.path),
+                "run": run.label,
                 "task": run.task,
                 "models": "+".join(str(m) for m in models),
-                **settings,
+                **_settings(run, str(method)),
                 "method": method,
                 "n": len(g),
                 "n_correct": int(g["correct"].sum()),
@@ -145,17 +178,52 @@ def results_frame(runs: list[RunDir], n_boot: int = 2000, seed: int = 0) -> pd.D
     for col in ("delta", "delta_low", "delta_high", "mcnemar_p", "p_bootstrap"):
         if col not in frame:
             frame[col] = np.nan
+    # integers with gaps (single models have no interval): "8", not "8.0", in every table
+    frame["interval"] = pd.to_numeric(frame["interval"], errors="coerce").astype("Int64")
     return frame
 
 
+def _settings(run: RunDir, method: str) -> dict[str, Any]:
+    """Each ablation's value for `method` in `run` (None where the setting does not act on it)."""
+    out = {}
+    for ab in ABLATIONS:
+        if not ab.applies(method):
+            out[ab.column] = None
+        elif ab.column == "interval":
+            out[ab.column] = run.method_interval(method)
+        else:
+            out[ab.column] = run.cfg(ab.key)
+    return out
+
+
+def _sort_key(value: Any) -> tuple[int, float, str]:
+    """Setting values in natural order: numbers by value (8 before 16), then text."""
+    try:
+        return 0, float(value), ""
+    except (TypeError, ValueError):
+        return 1, 0.0, str(value)
+
+
 def varying(frame: pd.DataFrame) -> list[Ablation]:
-    """The settings a sweep varies across its runs (for the same task)."""
+    """The settings a sweep varies: one method of one task ran at several values."""
     out = []
     for ab in ABLATIONS:
-        per_task = frame.groupby("task")[ab.column].apply(lambda s: s.astype(str).nunique())
-        if (per_task > 1).any():
+        if ab.column not in frame:
+            continue
+        values = frame[frame[ab.column].notna()]
+        per_method = values.groupby(["task", "method"])[ab.column].apply(
+            lambda s: s.astype(str).nunique()
+        )
+        if (per_method > 1).any():
             out.append(ab)
     return out
+
+
+def _unique(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """One row per (task, method, settings): a method the swept setting does not act on (the
+    single models of an interval sweep) ran once per job with the same result; keep the first."""
+    key = frame[[c for c in ("task", "models", "method", *columns) if c in frame]].astype(str)
+    return frame[~key.duplicated()]
 
 
 def _cell(row: pd.Series, show_nfe: bool = False) -> str:
@@ -167,27 +235,67 @@ def _cell(row: pd.Series, show_nfe: bool = False) -> str:
     return text
 
 
-def _pivot(frame: pd.DataFrame, columns: str, show_nfe: bool = False) -> pd.DataFrame:
+def _pivot(
+    frame: pd.DataFrame,
+    columns: str,
+    show_nfe: bool = False,
+    col_order: list[str] | None = None,
+) -> pd.DataFrame:
+    """Rows = methods in the paper's order (a `method (setting=...)` row beside its method, in
+    the order given), columns in `col_order` (default: order of appearance)."""
     data = frame.drop_duplicates(["method", columns])
     data = data.assign(cell=[_cell(r, show_nfe) for _, r in data.iterrows()])
-    col_order = list(dict.fromkeys(data[columns]))
+    col_order = col_order or list(dict.fromkeys(data[columns]))
     table = data.pivot_table(
         index="method", columns=columns, values="cell", aggfunc="first", sort=False
     )
-    table = table.reindex(sorted(table.index, key=method_rank))[col_order]
-    table = table.reset_index()
+    table = table.reindex(sorted(table.index, key=lambda m: method_rank(m.split(" (")[0])))
+    table = table[[c for c in col_order if c in table.columns]].reset_index()
     table.columns = [str(c) for c in table.columns]
     return table.fillna("—")
 
 
 def main_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Tables 3/4: rows = methods, columns = tasks; `*` = McNemar p < 0.05 vs best single."""
-    return _pivot(frame, "task")
+    """Tables 3/4: rows = methods, columns = tasks; `*` = McNemar p < 0.05 vs best single.
+
+    Every swept setting stays: a method run at several values of a setting gets one row per
+    value, named `method (setting=value, ...)`."""
+    vary = [ab.column for ab in varying(frame)]
+    data = _unique(frame, vary)
+    tasks = list(dict.fromkeys(data["task"]))
+    if vary:
+        data = data.iloc[
+            sorted(
+                range(len(data)),
+                key=lambda i: tuple(_sort_key(data.iloc[i][c]) for c in vary),
+            )
+        ]
+        names = []
+        for _, r in data.iterrows():
+            given = [f"{c}={r[c]}" for c in vary if r[c] is not None and pd.notna(r[c])]
+            names.append(f"{r['method']} ({', '.join(given)})" if given else r["method"])
+        data = data.assign(method=names)
+    return _pivot(data, "task", col_order=tasks)
 
 
 def ablation_table(frame: pd.DataFrame, ab: Ablation) -> pd.DataFrame:
-    """Tables 6-10: rows = methods, columns = the setting's values (per task if several)."""
-    data = frame.copy()
+    """Tables 6-10: rows = methods, columns = the setting's values (per task if several).
+
+    A method the setting does not act on (None) appears in every column of its task."""
+    data = _unique(frame, [ab.column])
+    parts = []
+    for _task, g in data.groupby("task", sort=False):
+        values = sorted(dict.fromkeys(g[ab.column].dropna()), key=_sort_key)
+        fixed, na = g[g[ab.column].notna()], g[g[ab.column].isna()]
+        expanded = [fixed] + [na.assign(**{ab.column: v}) for v in values]
+        parts.append(pd.concat(expanded).assign(_task_order=len(parts)))
+    data = pd.concat(parts)
+    data = data.iloc[
+        sorted(
+            range(len(data)),
+            key=lambda i: (data.iloc[i]["_task_order"], _sort_key(data.iloc[i][ab.column])),
+        )
+    ]
     data["setting"] = f"{ab.column}=" + data[ab.column].astype(str)
     if data["task"].nunique() > 1:
         data["setting"] = data["task"] + " · " + data["setting"]
@@ -198,12 +306,12 @@ def paired_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Every method with its accuracy CI, its paired difference CI and McNemar p vs best single."""
     vary = [ab.column for ab in varying(frame)]
     rows = []
-    for _, r in frame.iterrows():
+    for _, r in _unique(frame, vary).iterrows():
         is_base = r["method"] == r["best_single"] and pd.isna(r["delta"])
         rows.append(
             {
                 "task": r["task"],
-                **{c: r[c] for c in vary},
+                **{c: "—" if r[c] is None or pd.isna(r[c]) else r[c] for c in vary},
                 "method": r["method"],
                 "n": int(r["n"]),
                 "accuracy [95% CI]": f"{r['accuracy']:.2f} [{r['acc_low']:.2f}, {r['acc_high']:.2f}]",
@@ -218,11 +326,12 @@ def paired_table(frame: pd.DataFrame) -> pd.DataFrame:
             }
         )
     table = pd.DataFrame(rows)
+    tasks = list(dict.fromkeys(table["task"]))  # the sweep's task order (MMLU* after MMLU)
     order = sorted(
         range(len(table)),
         key=lambda i: (
-            str(table.loc[i, "task"]),
-            *(str(table.loc[i, c]) for c in vary),
+            tasks.index(table.loc[i, "task"]),
+            *(_sort_key(table.loc[i, c]) for c in vary),
             method_rank(table.loc[i, "method"]),
         ),
     )
@@ -241,17 +350,13 @@ def run(root: str | Path, out: str | Path | None = None, n_boot: int = 2000) -> 
     frame = results_frame(runs, n_boot=n_boot)
     written = []
     vary = varying(frame)
-    main_frame = frame
-    for ab in vary:  # the main table shows each task at its first setting of a swept option
-        first = main_frame.groupby("task")[ab.column].transform(lambda s: s.astype(str).iloc[0])
-        main_frame = main_frame[main_frame[ab.column].astype(str) == first]
     stem, title = (
         ("table4_code", "Code models: accuracy (%)")
         if _is_code_pair(frame)
         else ("table3_main", "Main results: accuracy (%)")
     )
     title += "; * = exact McNemar p < 0.05 against the best single model"
-    written += write_table(main_table(main_frame), out / stem, title)
+    written += write_table(main_table(frame), out / stem, title)
     for ab in vary:
         written += write_table(
             ablation_table(frame, ab),

@@ -48,10 +48,11 @@ leader.plot_change_rate(rates, OUT_DIR / "leader_change_rate.png")
 display(Image(filename=str(OUT_DIR / "leader_change_rate.png")))
 
 # %% [markdown]
-# ## When the changes happen (Figure 3)
+# ## When the changes happen (Figure 3): share of leader changes and change rate against
+# normalised decoding progress (share of the problem's rounds done at the relay)
 
 # %%
-leader.plot_change_timing(leader.change_timing(rounds), OUT_DIR / "leader_timing.png")
+leader.plot_change_timing(leader.change_progress(rounds), OUT_DIR / "leader_timing.png")
 display(Image(filename=str(OUT_DIR / "leader_timing.png")))
 
 # %% [markdown]

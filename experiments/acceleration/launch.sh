@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Acceleration: TIE with confidence-threshold and top-k decoding.
+# Table 7 (acceleration): TIE with confidence-threshold (tau 0.9) and top-k (k 2) decoding on
+# GSM8K, MMLU*, ARC-C and MBPP; accuracy with mean NFE (table7_acceleration.*).
 # Overlay: conf/experiment/acceleration.yaml (sweep axes in its hydra.sweeper.params).
 # Real models: export TIE_MODELS_DIR=/path/to/checkpoints (see conf/model/*.yaml for folder names).
 # Local parallel: add launcher=joblib.  SLURM: add launcher=submitit hydra.launcher.partition=<p>.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Cross-model vs source-only logit scoring.
+# Table 9 (cross-model scoring): logit scores over every constituent vs the source model only,
+# on MMLU*, ARC-C, GSM8K and MATH500 (table9_cross_model.*).
 # Overlay: conf/experiment/cross_model_scoring.yaml (sweep axes in its hydra.sweeper.params).
 # Real models: export TIE_MODELS_DIR=/path/to/checkpoints (see conf/model/*.yaml for folder names).
 # Local parallel: add launcher=joblib.  SLURM: add launcher=submitit hydra.launcher.partition=<p>.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Final response selection: lowest change count vs best model vs most selected.
+# Table 10 (final selection): lowest change count vs best model vs most selected, on MMLU*,
+# ARC-C, GSM8K, MATH500 and MBPP (table10_final_selection.*).
 # Overlay: conf/experiment/final_selection.yaml (sweep axes in its hydra.sweeper.params).
 # Real models: export TIE_MODELS_DIR=/path/to/checkpoints (see conf/model/*.yaml for folder names).
 # Local parallel: add launcher=joblib.  SLURM: add launcher=submitit hydra.launcher.partition=<p>.

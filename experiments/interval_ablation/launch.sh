@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Interval ablation: n = 8 / 16 / 32 on GSM8K (token change count).
+# Table 6 (interval): n = 8 / 16 / 32 on MMLU, MMLU* (derived from MMLU by subject), ARC-C,
+# WinoGrande, GSM8K and MATH500 (table6_interval.*).
 # Overlay: conf/experiment/interval_ablation.yaml (sweep axes in its hydra.sweeper.params).
 # Real models: export TIE_MODELS_DIR=/path/to/checkpoints (see conf/model/*.yaml for folder names).
 # Local parallel: add launcher=joblib.  SLURM: add launcher=submitit hydra.launcher.partition=<p>.

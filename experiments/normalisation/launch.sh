@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Normalised vs raw token change count.
+# Table 8 (normalisation): normalised vs raw token change count on GSM8K and MATH500
+# (table8_normalise.*).
 # Overlay: conf/experiment/normalisation.yaml (sweep axes in its hydra.sweeper.params).
 # Real models: export TIE_MODELS_DIR=/path/to/checkpoints (see conf/model/*.yaml for folder names).
 # Local parallel: add launcher=joblib.  SLURM: add launcher=submitit hydra.launcher.partition=<p>.

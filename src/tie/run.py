@@ -21,10 +21,34 @@ from tie.runs.paths import CONF_DIR, register_resolvers
 register_resolvers()
 
 
+def check_config(cfg: DictConfig) -> None:
+    """Every check that needs no model and no heavy import (torch ops, transformers, Lightning),
+    so a config error is one line before Lightning or any model is loaded."""
+    if cfg.mode == "decode":
+        from tie.runs.decode import check_decode_config
+
+        check_decode_config(cfg)
+    elif cfg.mode in ("evaluate", "inject"):
+        from tie.runs.plan import build_plan
+
+        build_plan(cfg)
+    else:
+        raise RunConfigError(f"unknown mode {cfg.mode!r}; valid: ['evaluate', 'inject', 'decode']")
+    every = cfg.get("progress_every_s", 30)
+    if isinstance(every, bool) or not isinstance(every, (int, float)) or every <= 0:
+        raise RunConfigError(f"progress_every_s must be a number of seconds > 0, got {every!r}")
+    from tie.runs.threads import resolve_threads
+
+    resolve_threads(cfg.get("threads"))  # threads=0 or threads=abc: named here
+
+
 def execute(cfg: DictConfig) -> dict | str:
     """Run one job from a composed config (also the entry tests call through the compose API)."""
     from tie.runs.api import load_api
+    from tie.runs.threads import apply_threads
 
+    check_config(cfg)  # config errors first: no torch, no Lightning imported yet
+    apply_threads(cfg.get("threads"), cfg.get("trainer"))  # before any work (meta.json records it)
     api = load_api(str(cfg.api))
     if cfg.mode == "decode":
         from tie.runs.decode import decode_prompt
@@ -32,11 +56,9 @@ def execute(cfg: DictConfig) -> dict | str:
         text = decode_prompt(cfg, api)
         print(text)
         return text
-    if cfg.mode in ("evaluate", "inject"):
-        from tie.runs.evaluate import evaluate
+    from tie.runs.evaluate import evaluate
 
-        return evaluate(cfg, api)
-    raise RunConfigError(f"unknown mode {cfg.mode!r}; valid: ['evaluate', 'inject', 'decode']")
+    return evaluate(cfg, api)
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="run")

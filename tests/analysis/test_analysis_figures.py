@@ -62,4 +62,4 @@ def test_studies_on_runs_written_by_the_real_engine(fixture_runs, tmp_path):
     names = {p.name for p in written}
     assert "table6_interval.md" in names
     table = (tmp_path / "sweep" / "leader_table.md").read_text()
-    assert "tie:tcc (n=8)" in table and "tie:tcc (n=16)" in table
+    assert "tie:tcc (interval 8)" in table and "tie:tcc (interval 16)" in table

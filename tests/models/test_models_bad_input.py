@@ -170,3 +170,18 @@ def test_unsupported_config_variant_named(copy_of, llada_dir):
 def test_fixture_model_helper_is_deterministic():
     a, b = make_model("dream"), make_model("dream")
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.999, 0.0001])
+def test_truncated_safetensors_file_is_named(copy_of, llada_dir, keep):
+    """A download cut short (weights, header, or almost everything): one CheckpointError naming
+    the file, raised from the header check before any weights are read."""
+    path = copy_of(llada_dir)
+    weights = path / "model.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(data[: max(1, int(len(data) * keep))])
+    with pytest.raises(
+        CheckpointError, match=r"model\.safetensors is not a readable safetensors"
+    ) as err:
+        load_backend(path)
+    assert str(weights) in str(err.value) and "\n" not in str(err.value)

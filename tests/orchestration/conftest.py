@@ -43,6 +43,7 @@ def make_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
             "api=orch_fakes:fake_api",
             "logger=none",
             "progress=false",
+            "threads=1",
             "data.limit=null",
             "data.batch_size=4",
             "stats.n_boot=200",

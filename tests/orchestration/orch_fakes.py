@@ -181,6 +181,15 @@ def fake_api() -> Api:
     )
 
 
+def fake_api_checked() -> Api:
+    """The fake stack with the real plan-time model check (zoo names, checkpoint files)."""
+    from tie.runs.api import check_model_files
+
+    api = fake_api()
+    api.check_model = check_model_files
+    return api
+
+
 def tiny_real_api() -> Api:
     """The real task registry, decoder, TIE engine and tracer over tiny random-initialised models
     (zoo names map to LLaDA / Dream / LLaDA with two different tokenizers)."""

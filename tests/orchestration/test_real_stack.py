@@ -4,6 +4,7 @@ the seams of docs/CONTRACTS.md as tie-run uses them."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 
@@ -49,3 +50,18 @@ def test_evaluate_decodes_one_token_per_step_when_the_suffix_shifts_the_blocks(m
     ]
     assert (budget.reasoning_len + len(task.answer_suffix)) % 8  # a block straddles the suffix
     assert {r["nfe"] for r in rows} == {budget.reasoning_len + budget.answer_len}
+
+
+def test_code_task_run_grades_in_the_sandbox_and_records_its_isolation(make_cfg, tmp_path):
+    """A HumanEval run end to end: generated code is graded in the sandbox (a random tiny model
+    writes no passing program) and meta.json names the isolation the code ran under."""
+    fixtures = Path(__file__).parents[1] / "fixtures" / "benchmarks" / "humaneval"
+    execute(make_cfg("api=orch_fakes:tiny_real_api", "task=humaneval", "data.limit=1",
+                     f"+task.options.data_dir={fixtures}", "+task.options.timeout_s=2",
+                     "+task.options.reasoning_len=8", "+task.options.answer_len=32",
+                     "ensemble.methods=[single:llada-a]"))  # fmt: skip
+    run_dir = tmp_path / "run"
+    rows = [json.loads(x) for x in (run_dir / "predictions.jsonl").read_text().splitlines()]
+    assert [r["correct"] for r in rows] == [False]
+    meta = json.loads((run_dir / "meta.json").read_text())
+    assert meta["code_sandbox"].startswith("strict:bwrap")

@@ -60,7 +60,7 @@ def test_a_benchmark_file_with_a_malformed_row(paper_env, monkeypatch, tmp_path)
     gsm8k.write_text("".join(json.dumps(r) + "\n" for r in rows))
     monkeypatch.setenv("TIE_DATA_DIR", str(data))
     line = cli_error(["experiment=main_results_math", *RUN], monkeypatch, tmp_path)
-    assert f"TaskDataError: gsm8k: {gsm8k} row 1: field 'question' has type int" in line
+    assert f"TaskDataError: gsm8k: {gsm8k} row 2: field 'question' has type int" in line
     assert not ph.CALLS["inspect_model"] and not ph.CALLS["load_backend"]
 
 

@@ -124,11 +124,11 @@ def test_mbpp_bad_rows(tmp_path, fixtures):
     row = json.loads((fixtures / "mbpp" / "test.jsonl").read_text().splitlines()[0])
     row["test_list"] = ["print('no assert')"]
     (tmp_path / "test.jsonl").write_text(json.dumps(row))
-    with pytest.raises(TaskDataError, match="row 0: cannot find the tested function"):
+    with pytest.raises(TaskDataError, match="row 1: cannot find the tested function"):
         get_task("mbpp", data_dir=tmp_path).load()
     row["task_id"] = "eleven"
     (tmp_path / "test.jsonl").write_text(json.dumps(row))
-    with pytest.raises(TaskDataError, match="row 0: field 'task_id'"):
+    with pytest.raises(TaskDataError, match="row 1: field 'task_id'"):
         get_task("mbpp", data_dir=tmp_path).load()
 
 
@@ -145,3 +145,17 @@ def test_pass_at_k(n, c, k, value):
     assert pass_at_k(n, c, k) == pytest.approx(value)
     with pytest.raises(ValueError):
         pass_at_k(3, 4, 1)
+
+
+def test_code_tasks_refuse_without_confinement_unless_weak_is_named(fixtures, monkeypatch):
+    from tie.tasks import execution
+
+    monkeypatch.delenv("TIE_SANDBOX", raising=False)
+    assert get_task("mbpp", data_dir=fixtures / "mbpp").sandbox_isolation.startswith("strict:")
+    monkeypatch.setattr(execution, "strict_sandbox", lambda: ("bwrap is not installed", ""))
+    with pytest.raises(execution.SandboxUnavailable, match="bwrap is not installed"):
+        get_task("humaneval", data_dir=fixtures / "humaneval")
+    task = get_task("humaneval", data_dir=fixtures / "humaneval", sandbox="weak", timeout_s=2.0)
+    assert task.sandbox_isolation.startswith("weak:")
+    row = task.load()[0]
+    assert task.grade(row["gold"], row) and not task.grade("    return 0\n", row)

@@ -47,7 +47,9 @@ def test_prompt_and_budget(cd):
         (" 30 + 93 - 100 = 23", "30 + 93 - 100 = 23", True),
         ("\n100 - 93 + 30\nmore text", "100 - 93 + 30", False),
         (" 100//93+30", "100//93+30", False),
-        (" \\boxed{unclosed 30+93-100", "\\boxed{unclosed 30+93-100", False),
+        # An unclosed box is read up to its end (issue 19); words in it still make it wrong.
+        (" \\boxed{unclosed 30+93-100", "unclosed 30+93-100", False),
+        (" \\boxed{30+93-100", "30+93-100", True),
         ("", None, False),
     ],
 )
@@ -71,7 +73,7 @@ def test_extract_last_boxed():
 )
 def test_malformed_rows(tmp_path, row, message):
     (tmp_path / "test.jsonl").write_text(json.dumps(row))
-    with pytest.raises(TaskDataError, match=f"row 0: .*{message}"):
+    with pytest.raises(TaskDataError, match=f"row 1: .*{message}"):
         get_task("countdown", data_dir=tmp_path).load()
 
 

@@ -60,11 +60,22 @@ def test_grade_modes_log_mgsm_rule(gsm):
 
 def test_row_without_final_line_is_malformed(tmp_path):
     (tmp_path / "test.jsonl").write_text(json.dumps({"question": "q", "answer": "42"}) + "\n")
-    with pytest.raises(TaskDataError, match="row 0: .*'####"):
+    with pytest.raises(TaskDataError, match="row 1: .*'####"):
         get_task("gsm8k", data_dir=tmp_path).load()
 
 
 def test_missing_question_field(tmp_path):
     (tmp_path / "test.jsonl").write_text(json.dumps({"answer": "#### 4"}) + "\n")
-    with pytest.raises(TaskDataError, match="row 0: missing field 'question'"):
+    with pytest.raises(TaskDataError, match="row 1: missing field 'question'"):
+        get_task("gsm8k", data_dir=tmp_path).load()
+
+
+def test_lines_and_rows_both_count_from_one(tmp_path):
+    """The second line of a file is `line 2` in a JSON error and `row 2` in a field error."""
+    good = json.dumps({"question": "q", "answer": "#### 4"})
+    (tmp_path / "test.jsonl").write_text(good + "\n{not json\n")
+    with pytest.raises(TaskDataError, match="line 2 is not valid JSON"):
+        get_task("gsm8k", data_dir=tmp_path).load()
+    (tmp_path / "test.jsonl").write_text(good + "\n" + json.dumps({"answer": "#### 4"}) + "\n")
+    with pytest.raises(TaskDataError, match="row 2: missing field 'question'"):
         get_task("gsm8k", data_dir=tmp_path).load()

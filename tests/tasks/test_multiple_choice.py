@@ -68,7 +68,7 @@ def test_mmlu_malformed_row_names_row_and_field(tmp_path, fixtures, patch, messa
     rows[1].update(patch)
     path = tmp_path / "test.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows))
-    with pytest.raises(TaskDataError, match=rf"row 1: .*{message}"):
+    with pytest.raises(TaskDataError, match=rf"row 2: .*{message}"):
         get_task("mmlu", data_files=path).load()
 
 
@@ -93,7 +93,7 @@ def test_arc_key_not_in_labels(tmp_path):
         "answerKey": "C",
     }
     (tmp_path / "test.jsonl").write_text(json.dumps(row))
-    with pytest.raises(TaskDataError, match="row 0: field 'answerKey'"):
+    with pytest.raises(TaskDataError, match="row 1: field 'answerKey'"):
         get_task("arc_c", data_dir=tmp_path).load()
 
 
@@ -107,7 +107,7 @@ def test_winogrande_rows_and_prompt(fixtures):
 
 
 def test_winogrande_test_split_is_rejected(fixtures):
-    with pytest.raises(TaskDataError, match="row 0: field 'answer' is empty.*validation"):
+    with pytest.raises(TaskDataError, match="row 1: field 'answer' is empty.*validation"):
         get_task("winogrande", data_files=fixtures / "winogrande" / "test.jsonl").load()
 
 

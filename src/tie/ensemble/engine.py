@@ -656,6 +656,60 @@ def problem_ids(prompts: list[str], rows: list[dict] | None) -> list[str]:
     return [str(r["id"]) for r in rows]
 
 
+class StepRecorder:
+    """Tracer proxy that also keeps the step rows a decode emits (replayed for `post`)."""
+
+    def __init__(self, tracer: Any):
+        self._tracer = tracer
+        self.steps: list[dict[str, Any]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tracer, name)
+
+    def add_step(self, row: dict[str, Any]) -> None:
+        self.steps.append(row)
+        self._tracer.add_step(row)
+
+
+@dataclass
+class SharedDecode:
+    """A finished `single:<m>` decode that `post` can take as its member m's decode."""
+
+    member: Member
+    steps: list[dict[str, Any]]
+    wall_s: float
+
+
+class DecodeShare:
+    """Decodes of one batch shared between methods (`post` takes its members' decodes from the
+    `single:<m>` methods run before it on the same prompts).
+
+    `post` decodes every constituent alone to the end and then selects: exactly what each
+    `single:<m>` decodes, given the same prompts, constituent and options (decoding is
+    deterministic: greedy, or noise from a generator seeded per decode). Reusing those decodes
+    gives identical predictions, candidates and traces with one decode per constituent instead
+    of two. Accounting: `post`'s `nfe` is still the sum of its members' forwards and its
+    `wall_s` the reused decodes' wall time plus its own selection time, i.e. what `post` costs
+    on its own; the compute saved shows in the run's total wall time only.
+    """
+
+    def __init__(self) -> None:
+        self.decodes: dict[tuple[str, str, str], SharedDecode] = {}
+
+    @staticmethod
+    def key(c: Constituent, options: EnsembleOptions, ids: list[str]) -> tuple[str, str, str]:
+        return (c.name, repr(options), repr((ids, c.decode_config)))
+
+    def put(self, c: Constituent, options: EnsembleOptions, ids: list[str], d: SharedDecode):
+        self.decodes[self.key(c, options, ids)] = d
+
+    def get_all(
+        self, cs: list[Constituent], options: EnsembleOptions, ids: list[str]
+    ) -> list[SharedDecode] | None:
+        found = [self.decodes.get(self.key(c, options, ids)) for c in cs]
+        return None if any(d is None for d in found) else found  # type: ignore[return-value]
+
+
 def run_method(
     method: str,
     constituents: list[Constituent],
@@ -664,11 +718,13 @@ def run_method(
     options: EnsembleOptions,
     tracer: Any = None,
     rows: list[dict] | None = None,
+    share: DecodeShare | None = None,
 ) -> list[MethodOutput]:
     """Run one named method on a batch of prompts (see docs/CONTRACTS.md "Ensemble").
 
     `rows` (optional, the task rows of the prompts) gives trace ids and lets candidates be
-    extracted and graded in candidates.parquet; `vote` needs it.
+    extracted and graded in candidates.parquet; `vote` needs it. `share` (optional, one per
+    batch): `single:<m>` leaves its decode there and `post` reuses them (see DecodeShare).
     """
     options.validate()
     validate_constituents(constituents, options)
@@ -685,9 +741,39 @@ def run_method(
         raise ValueError(f"method {method!r} needs at least two constituents, got {names}")
     chosen = [c for c in constituents if c.name == arg] if kind == "single" else constituents
     t0 = time.perf_counter()
+    if kind == "post" and share is not None:
+        reused = share.get_all(chosen, options, ids)
+        if reused is not None:
+            return _post_from_shared(reused, options, ids, tracer, rows, task, t0)
+    recording = kind == "single" and share is not None and tracer is not None
+    recorder = StepRecorder(tracer) if recording else None
     members = [make_member(c, prompts, task, options) for c in chosen]
     scoring = arg if kind == "tie" else None
     interval = options.interval if kind == "tie" else _HUGE_INTERVAL
-    run = MethodRun(method, members, options, scoring, interval, ids, tracer)
+    run = MethodRun(method, members, options, scoring, interval, ids, recorder or tracer)
     run.run()
-    return run.finish(time.perf_counter() - t0, rows, task)
+    wall = time.perf_counter() - t0
+    if kind == "single" and share is not None:
+        steps = recorder.steps if recorder is not None else []
+        share.put(chosen[0], options, ids, SharedDecode(members[0], steps, wall))
+    return run.finish(wall, rows, task)
+
+
+def _post_from_shared(
+    reused: list[SharedDecode],
+    options: EnsembleOptions,
+    ids: list[str],
+    tracer: Any,
+    rows: list[dict] | None,
+    task: Any,
+    t0: float,
+) -> list[MethodOutput]:
+    """`post` over finished single decodes: their step traces again under `post` (the rows a
+    fresh decode writes, in its order), then post's final selection."""
+    run = MethodRun("post", [d.member for d in reused], options, None, _HUGE_INTERVAL, ids, tracer)
+    if run.trace_steps:
+        for d in reused:
+            for row in d.steps:
+                tracer.add_step({**row, "method": "post"})
+    own = time.perf_counter() - t0
+    return run.finish(sum(d.wall_s for d in reused) + own, rows, task)

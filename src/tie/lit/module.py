@@ -8,7 +8,9 @@ placement=per_model), so the same module serves 1 CPU process, DDP on CPU, and m
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,10 +19,11 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
-from tie.runs.api import Api
+from tie.runs.api import Api, quiet_weight_loading
 from tie.runs.decode import torch_dtype
 from tie.runs.errors import RunConfigError
 from tie.runs.plan import RunPlan, needs_cross_model_tokenizers
+from tie.runs.store import CALIBRATION_FILE  # noqa: F401 - re-exported (was defined here)
 
 
 def _plain(value: Any) -> Any:
@@ -34,6 +37,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, torch.Tensor):
         return value.tolist()
     return value
+
+
+log = logging.getLogger(__name__)
 
 
 class RoundWatcher:
@@ -54,9 +60,6 @@ class RoundWatcher:
             return attr(*args, **kwargs)
 
         return call
-
-
-CALIBRATION_FILE = "calibration.json"  # calibration=fit: {temperatures, bounds, n_rows, ...}
 
 
 class EnsemblePredictModule(pl.LightningModule):
@@ -87,16 +90,31 @@ class EnsemblePredictModule(pl.LightningModule):
             if self.plan.devices:
                 return str(self.plan.devices[i])
             if root.type != "cuda":
-                raise RunConfigError("placement=per_model needs GPUs or an explicit devices list")
-            return f"cuda:{self.trainer.local_rank * len(self.plan.models) + i}"
+                # the paper's overlays say per_model (one GPU per model); without GPUs every
+                # constituent shares the CPU, and the run says so once
+                if i == 0:
+                    logging.getLogger(__name__).warning(
+                        "placement=per_model on %s: no GPU, every constituent on %s", root, root
+                    )
+                return str(root)
+            index = self.trainer.local_rank * len(self.plan.models) + i
+            if index >= torch.cuda.device_count():
+                raise RunConfigError(
+                    f"placement=per_model needs {len(self.plan.models)} GPUs per process "
+                    f"(cuda:{index} for constituent {i}), found {torch.cuda.device_count()}: "
+                    "set devices=[...] or placement=shared"
+                )
+            return f"cuda:{index}"
         return str(root)
 
     def setup(self, stage: str) -> None:
         self.constituents = []
+        quiet_weight_loading()
         for i, spec in enumerate(self.plan.models):
-            backend = self.api.load_backend(
-                spec.spec, device=self._device_for(i, spec.device), dtype=torch_dtype(spec.dtype)
-            )
+            t0 = time.perf_counter()
+            device = self._device_for(i, spec.device)
+            backend = self.api.load_backend(spec.spec, device=device, dtype=torch_dtype(spec.dtype))
+            log.info("loaded %s on %s in %.1f s", spec.name, device, time.perf_counter() - t0)
             decode = self.api.make_decode_config(dict(self.plan.decode))
             self.constituents.append(self.api.make_constituent(spec.name, backend, decode))
         if self.api.check_methods is not None:  # e.g. avg:* on different tokenizers
@@ -163,12 +181,25 @@ class EnsemblePredictModule(pl.LightningModule):
         steps = bool(self.plan.options.get("trace_steps", True))
         return self.api.make_tracer(self.traces_dir, rank=chunk + 1, steps=steps)
 
+    def _decode_share(self) -> dict[str, Any]:
+        """{"share": DecodeShare()} when the api's run_method takes one and both `post` and
+        `single:<m>` methods run (tie.ensemble.engine.DecodeShare); {} otherwise."""
+        methods = self.plan.methods
+        if "post" not in methods or not any(m.startswith("single:") for m in methods):
+            return {}
+        if "share" not in inspect.signature(self.api.run_method).parameters:
+            return {}
+        from tie.ensemble.engine import DecodeShare
+
+        return {"share": DecodeShare()}
+
     def predict_step(self, batch: dict[str, Any], batch_idx: int = 0) -> dict[str, Any]:
         rows = batch["rows"]
         prompts = [self.task.build_prompt(r) for r in rows]
         out_rows: list[dict[str, Any]] = []
         raw_tracer = self._chunk_tracer(int(batch["chunk"]))
         tracer = RoundWatcher(raw_tracer, self.status_hook) if raw_tracer is not None else None
+        share = self._decode_share()  # post reuses the single:<m> decodes of this chunk
         for method in self.plan.methods:
             self.status_hook(method=method)
             t0 = time.perf_counter()
@@ -180,6 +211,7 @@ class EnsemblePredictModule(pl.LightningModule):
                 self.options[method],
                 tracer=tracer,
                 rows=rows,
+                **share,
             )
             elapsed = time.perf_counter() - t0
             if len(outs) != len(rows):

@@ -84,9 +84,18 @@ def tensor_shapes(files: list[Path]) -> dict[str, tuple[int, ...]]:
     """Name -> shape of every tensor, read from the safetensors headers only."""
     shapes: dict[str, tuple[int, ...]] = {}
     for file in files:
-        with safe_open(str(file), framework="pt") as f:
-            for key in f.keys():  # noqa: SIM118 - safe_open is not a dict
-                shapes[key] = tuple(f.get_slice(key).get_shape())
+        try:
+            with safe_open(str(file), framework="pt") as f:
+                for key in f.keys():  # noqa: SIM118 - safe_open is not a dict
+                    shapes[key] = tuple(f.get_slice(key).get_shape())
+        except Exception as err:  # SafetensorError (not importable as a class) or OSError
+            if isinstance(err, CheckpointError):
+                raise
+            size = file.stat().st_size if file.exists() else 0
+            raise CheckpointError(
+                f"{file} is not a readable safetensors file ({size} bytes; truncated or "
+                f"corrupt download?): {str(err).splitlines()[0] if str(err) else type(err).__name__}"
+            ) from err
     return shapes
 
 

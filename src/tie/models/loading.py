@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
 
+from tie.hub import is_hub_id, resolve_hub_id
 from tie.models.chat import encode_chat
 from tie.models.checkpoint import (
     CheckpointError,
@@ -100,6 +101,9 @@ def _parse_spec(spec: Any) -> tuple[Path, str, str | None, str]:
         raise ValueError(f"unknown family {family!r}; known: {sorted(FAMILY_CLASSES)}")
     if raw.startswith(ZOO_PREFIX):
         path = zoo_path(raw[len(ZOO_PREFIX) :])
+        name = raw
+    elif is_hub_id(raw):  # owner/name[@rev]: its snapshot in the Hugging Face cache
+        path = resolve_hub_id(raw)
         name = raw
     else:
         path = Path(raw).expanduser()

@@ -34,6 +34,9 @@ class Api:
     # (spec) -> tie.models.CheckpointInfo: tokenizer, family, context, every file checked, no
     # weights read; lets tie-run check each canvas before any model loads (tie.runs.canvas)
     inspect_model: Callable[[Any], Any] | None = None
+    # (spec) -> None, raises naming the problem: the constituent exists (zoo member, checkpoint
+    # files), checked from file listings before the run dir is written
+    check_model: Callable[[Any], None] | None = None
 
 
 def _dataclass_factory(cls: type) -> Callable[[dict[str, Any]], Any]:
@@ -54,6 +57,28 @@ def _dataclass_factory(cls: type) -> Callable[[dict[str, Any]], Any]:
             raise RunConfigError(f"{cls.__name__}: {exc}") from exc
 
     return make
+
+
+def quiet_weight_loading() -> None:
+    """No per-model "Loading weights" bars from transformers in a run (tie-run logs one line
+    per model instead); a no-op when transformers is not loaded."""
+    import sys
+
+    hf_logging = sys.modules.get("transformers.utils.logging")
+    if hf_logging is not None:
+        hf_logging.disable_progress_bar()
+
+
+def check_model_files(spec: Any) -> None:
+    """A zoo name or checkpoint directory resolves and holds config, weights and tokenizer files
+    (headers are read at load time; this only lists files, so it takes milliseconds)."""
+    from tie.models.checkpoint import check_tokenizer_files, read_config, weight_files
+    from tie.models.loading import _parse_spec
+
+    path = _parse_spec(spec)[0]
+    read_config(path)
+    weight_files(path)
+    check_tokenizer_files(path)
 
 
 def default_api() -> Api:
@@ -81,6 +106,7 @@ def default_api() -> Api:
         check_methods=check_methods,
         fit_calibration=fit_calibration,
         inspect_model=inspect_checkpoint,
+        check_model=check_model_files,
     )
 
 

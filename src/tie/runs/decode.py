@@ -1,4 +1,11 @@
-"""`tie-run mode=decode`: one model, one prompt, printed. The quickest check that a model works."""
+"""`tie-run mode=decode`: one model, one prompt, printed. The quickest check that a model works.
+
+By default (`decode_canvas=task`) the prompt is decoded on the task's canvas, the reasoning region,
+the answer suffix and the answer region that evaluate mode decodes (and that the zoo was trained
+on), through the same `single:<model>` method, so decode mode prints the reasoning and the answer
+evaluate mode would give for that prompt. `decode_canvas=plain` generates `decoding.gen_length`
+tokens straight after the prompt, without a suffix.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +15,13 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from tie.runs.api import Api
+from tie.runs.api import Api, quiet_weight_loading
 from tie.runs.errors import RunConfigError
-from tie.runs.plan import model_spec_from_node
+from tie.runs.plan import ModelSpec, _container, model_spec_from_node
+
+CANVASES = ("task", "plain")
+# options that name other constituents or fitted state: meaningless for one model on one prompt
+_ENSEMBLE_ONLY = ("calibration", "best_model", "final_selection", "gating")
 
 
 def torch_dtype(name: str | None) -> torch.dtype | None:
@@ -22,22 +33,85 @@ def torch_dtype(name: str | None) -> torch.dtype | None:
     return dtype
 
 
-def decode_prompt(cfg: DictConfig, api: Api) -> str:
-    """Decode `cfg.prompt` with the `model` group's model under the chat template; return the text."""
+def check_decode_config(cfg: DictConfig) -> tuple[str, ModelSpec, str]:
+    """(prompt, model spec, canvas) of mode=decode, checked before anything heavy is imported."""
     prompt = cfg.get("prompt")
     if not prompt:
         raise RunConfigError('mode=decode needs prompt="..."')
-    spec = model_spec_from_node(cfg.get("model"))
+    canvas = str(cfg.get("decode_canvas") or "task")
+    if canvas not in CANVASES:
+        raise RunConfigError(f"decode_canvas must be one of {list(CANVASES)}, got {canvas!r}")
+    if canvas == "task" and cfg.get("task") is None:
+        raise RunConfigError("decode_canvas=task needs a task (e.g. task=synth_math)")
+    return str(prompt), model_spec_from_node(cfg.get("model")), canvas
+
+
+def unknown_characters(backend: Any, text: str) -> list[str]:
+    """Characters of `text` the tokenizer can only read as its unknown token (sorted)."""
+    tok = getattr(backend, "tokenizer", None)
+    unk = getattr(tok, "unk_token_id", None)
+    if tok is None or unk is None:
+        return []
+    encode = tok.encode
+    try:
+        if unk not in encode(text, add_special_tokens=False):
+            return []
+        return sorted(c for c in set(text) if unk in encode(c, add_special_tokens=False))
+    except TypeError:  # a tokenizer without add_special_tokens
+        return []
+
+
+def decode_prompt(cfg: DictConfig, api: Api) -> str:
+    """Decode `cfg.prompt` with the `model` group's model under the chat template; return the text."""
+    prompt, spec, canvas = check_decode_config(cfg)
     dec: dict[str, Any] = OmegaConf.to_container(cfg.decoding, resolve=True)
     gen_length = int(dec.get("gen_length") or 64)
     if gen_length < 1:
         raise RunConfigError(f"decoding.gen_length must be >= 1, got {gen_length}")
+    if getattr(api, "check_model", None) is not None:
+        from tie.runs.plan import RunPlan, check_models
+
+        check_models(RunPlan([spec], [], {}, {}, ""), api, cfg)
     device = spec.device or ("cuda" if cfg.trainer.accelerator == "gpu" else "cpu")
+    quiet_weight_loading()
     backend = api.load_backend(spec.spec, device=device, dtype=torch_dtype(spec.dtype))
-    ids = torch.tensor([backend.chat_prompt(str(prompt))], dtype=torch.long, device=backend.device)
+    oov = unknown_characters(backend, prompt)
+    if oov:
+        raise RunConfigError(
+            f"prompt has characters outside the vocabulary of {spec.name!r}, which reads them as "
+            f"its unknown token: {oov}"
+        )
+    if canvas == "task":
+        return _decode_on_task_canvas(cfg, api, spec, backend, prompt, dec)
+    ids = torch.tensor([backend.chat_prompt(prompt)], dtype=torch.long, device=backend.device)
     kwargs = {**dec, "gen_length": gen_length, "steps": dec.get("steps") or gen_length}
     accepted = inspect.signature(api.generate).parameters
     if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
         kwargs = {k: v for k, v in kwargs.items() if k in accepted}
     out = api.generate(backend, ids, **kwargs)
     return backend.tokenizer.decode(out[0, ids.shape[1] :].tolist(), skip_special_tokens=True)
+
+
+def _decode_on_task_canvas(
+    cfg: DictConfig, api: Api, spec: ModelSpec, backend: Any, prompt: str, dec: dict[str, Any]
+) -> str:
+    """`single:<model>` on the task's canvas (what evaluate runs); reasoning, suffix, answer."""
+    task = api.get_task(
+        str(cfg.task.name),
+        **_container(cfg.task.get("options")),
+    )
+    for key in ("name", "gen_length"):
+        dec.pop(key, None)
+    ens = cfg.get("ensemble") or {}
+    values = {
+        "interval": ens.get("interval", 16),
+        **_container(ens.get("options")),
+    }
+    for key in _ENSEMBLE_ONLY:
+        values.pop(key, None)
+    options = api.make_options(values)
+    constituent = api.make_constituent(spec.name, backend, api.make_decode_config(dec))
+    (out,) = api.run_method(f"single:{spec.name}", [constituent], [prompt], task, options)
+    reasoning = (getattr(out, "reasoning", None) or "").strip()
+    answer = f"{task.answer_suffix} {out.prediction}".strip()
+    return f"{reasoning}\n{answer}" if reasoning else answer

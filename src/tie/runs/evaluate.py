@@ -10,27 +10,34 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
-from pytorch_lightning.utilities import rank_zero_only
 
-from tie.lit.datamodule import TaskDataModule
-from tie.lit.module import CALIBRATION_FILE, EnsemblePredictModule
-from tie.lit.progress import RunProgress
-from tie.lit.writer import ChunkPredictionWriter
 from tie.runs.api import Api
 from tie.runs.canvas import check_canvases
 from tie.runs.errors import RunConfigError
-from tie.runs.meta import resolved_config, write_run_metadata
+from tie.runs.meta import resolved_config, restore_hydra_files, save_hydra_files, write_run_metadata
 from tie.runs.metrics import compute_metrics, injection_metrics
-from tie.runs.plan import DATA_KEYS, RunPlan, build_plan, default_data_dir
+from tie.runs.plan import DATA_KEYS, RunPlan, build_plan, check_models, default_data_dir
 from tie.runs.report import print_summary
-from tie.runs.store import PredictionStore, atomic_write_json, make_chunks
+from tie.runs.store import (
+    CALIBRATION_FILE,
+    PredictionStore,
+    atomic_write_json,
+    disk_full_as_one_line,
+    make_chunks,
+)
+from tie.runs.threads import apply_threads
 from tie.runs.tracking import make_tracker
 from tie.tasks.base import TaskDataError
+
+# Lightning (and tie.lit, built on it) is imported only once every check has passed, so a config
+# error is reported in a fraction of a second instead of after Lightning's import (6-15 s).
+if TYPE_CHECKING:
+    import pytorch_lightning as pl
 
 TRAINER_KEYS = ("accelerator", "devices", "num_nodes", "strategy", "precision")
 
@@ -87,7 +94,15 @@ def calibration_set(plan: RunPlan, api: Api, task: Any, rows: list[dict]) -> Any
 
 
 def make_trainer(cfg: DictConfig, callbacks: list[pl.Callback]) -> pl.Trainer:
+    import pytorch_lightning as pl
+
     logging.getLogger("pytorch_lightning.utilities.rank_zero").setLevel(logging.WARNING)
+    # Lightning's own use of a torch API torch deprecated: nothing a user can act on
+    warnings.filterwarnings(
+        "ignore",
+        message=r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+        category=FutureWarning,
+    )
     kwargs = {
         k: v
         for k, v in OmegaConf.to_container(cfg.trainer, resolve=True).items()
@@ -124,10 +139,11 @@ def check_multirun_ddp(cfg: DictConfig) -> None:
 
 def evaluate(cfg: DictConfig, api: Api) -> dict[str, Any]:
     """Run (or resume) one evaluation job; returns metrics (empty dict on ranks > 0)."""
+    threads = apply_threads(cfg.get("threads"), cfg.get("trainer"))  # before any work
     check_multirun_ddp(cfg)
     plan = build_plan(cfg)
+    check_models(plan, api, cfg)  # zoo names, checkpoint dirs: before anything is written
     run_dir = Path(cfg.paths.output_dir)
-    pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
 
     task = api.get_task(plan.task_name, **plan.task_options)  # unknown task -> error here
     rows = load_task_rows(cfg, plan, task)  # missing / malformed data -> error here
@@ -142,6 +158,16 @@ def evaluate(cfg: DictConfig, api: Api) -> dict[str, Any]:
     logger_cfg = OmegaConf.to_container(cfg.logger, resolve=True)
     tracker = make_tracker(logger_cfg, run_dir, resolved_config(cfg))  # unknown kind -> error now
 
+    # every check passed: now Lightning (the tasks above draw from their own seeded RNGs)
+    import pytorch_lightning as pl
+    from pytorch_lightning.utilities import rank_zero_only
+
+    from tie.lit.datamodule import TaskDataModule
+    from tie.lit.module import EnsemblePredictModule
+    from tie.lit.progress import RunProgress
+    from tie.lit.writer import ChunkPredictionWriter
+
+    pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
     store = PredictionStore(run_dir)
     chunks = make_chunks(rows, plan.batch_size)
     fingerprint = {**dataclasses.asdict(plan), "n_problems": len(rows)}
@@ -153,10 +179,22 @@ def evaluate(cfg: DictConfig, api: Api) -> dict[str, Any]:
         fingerprint.pop("calibration_data")
     is_zero = rank_zero_only.rank == 0
     if is_zero:
-        resumed = store.check_plan(fingerprint)
-        extra = {"methods": plan.methods, "n_problems": len(rows), "resumed": resumed}
+        try:
+            resumed = store.check_plan(fingerprint)
+        except RunConfigError:
+            restore_hydra_files(run_dir)  # a refused resume leaves .hydra/ as it was
+            raise
+        save_hydra_files(run_dir)
+        extra = {
+            "methods": plan.methods,
+            "n_problems": len(rows),
+            "resumed": resumed,
+            "threads": threads,
+        }
         if canvases:
             extra["canvas"] = canvases
+        if getattr(task, "sandbox_isolation", None):  # code tasks: how generated code was confined
+            extra["code_sandbox"] = task.sandbox_isolation
         if plan.injection_ratios:
             extra["injection"] = {
                 "directions": [f"{a}->{b}" for a, b in plan.injection_directions],
@@ -179,7 +217,10 @@ def evaluate(cfg: DictConfig, api: Api) -> dict[str, Any]:
         )
         callbacks: list[pl.Callback] = [ChunkPredictionWriter(store)]
         if cfg.get("progress", True):
-            callbacks.append(RunProgress(len(rows), n_done, f"{plan.task_name}"))
+            every = float(cfg.get("progress_every_s") or 30.0)
+            callbacks.append(
+                RunProgress(len(rows), n_done, plan.task_name, every_s=every, methods=plan.methods)
+            )
         trainer = make_trainer(cfg, callbacks)
         trainer.predict(
             module,
@@ -191,21 +232,24 @@ def evaluate(cfg: DictConfig, api: Api) -> dict[str, Any]:
     elif not is_zero:
         return {}
 
-    traces_dir = run_dir / "traces"
-    if api.merge_traces is not None and traces_dir.exists():
-        api.merge_traces(traces_dir)
-    merged = store.merge(len(rows), plan.methods)
-    metrics = compute_metrics(merged, plan.methods, int(cfg.stats.n_boot), int(cfg.seed))
-    for m in plan.methods:
-        metrics["methods"][m]["interval"] = plan.interval(m)
-    metrics["interval"] = plan.options["interval"]
-    metrics["task"] = plan.task_name
-    if (run_dir / CALIBRATION_FILE).exists():  # calibration=fit: the fitted temperatures
-        metrics["calibration"] = json.loads((run_dir / CALIBRATION_FILE).read_text())
-    if plan.injection_ratios:
-        records = store.merge_injection(len(rows), plan.injection_directions, plan.injection_ratios)
-        metrics["injection"] = injection_metrics(records, int(cfg.stats.n_boot), int(cfg.seed))
-    atomic_write_json(run_dir / "metrics.json", metrics)
+    with disk_full_as_one_line(run_dir):  # parts stay intact; a rerun merges again
+        traces_dir = run_dir / "traces"
+        if api.merge_traces is not None and traces_dir.exists():
+            api.merge_traces(traces_dir)
+        merged = store.merge(len(rows), plan.methods)
+        metrics = compute_metrics(merged, plan.methods, int(cfg.stats.n_boot), int(cfg.seed))
+        for m in plan.methods:
+            metrics["methods"][m]["interval"] = plan.interval(m)
+        metrics["interval"] = plan.options["interval"]
+        metrics["task"] = plan.task_name
+        if (run_dir / CALIBRATION_FILE).exists():  # calibration=fit: the fitted temperatures
+            metrics["calibration"] = json.loads((run_dir / CALIBRATION_FILE).read_text())
+        if plan.injection_ratios:
+            records = store.merge_injection(
+                len(rows), plan.injection_directions, plan.injection_ratios
+            )
+            metrics["injection"] = injection_metrics(records, int(cfg.stats.n_boot), int(cfg.seed))
+        atomic_write_json(run_dir / "metrics.json", metrics)
     with tracker:
         tracker.log_results(metrics, merged, run_dir / "traces")
     print_summary(metrics, f"{plan.task_name} ({run_dir})")

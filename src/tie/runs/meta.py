@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 import socket
 import subprocess
@@ -75,8 +76,44 @@ def hydra_overrides() -> list[str]:
         return []
 
 
+HYDRA_FILES = ("config.yaml", "hydra.yaml", "overrides.yaml")
+ACCEPTED = "accepted"  # .hydra/accepted/: the files of the last start whose plan was accepted
+
+
+def hydra_output_dir(run_dir: Path) -> Path:
+    """`<run dir>/.hydra` (hydra.output_subdir) of this job."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        sub = HydraConfig.get().output_subdir
+    except (ValueError, ImportError, AttributeError):
+        sub = ".hydra"
+    return run_dir / str(sub or ".hydra")
+
+
+def save_hydra_files(run_dir: Path) -> None:
+    """Keep a copy of the .hydra files of an accepted start, so a later refused start (Hydra
+    writes its files before the plan is checked) can put them back."""
+    src = hydra_output_dir(run_dir)
+    for name in HYDRA_FILES:
+        if (src / name).is_file():
+            atomic_write_text(src / ACCEPTED / name, (src / name).read_text())
+
+
+def restore_hydra_files(run_dir: Path) -> None:
+    """A refused resume: the .hydra files go back to those of the run that owns the dir."""
+    src = hydra_output_dir(run_dir)
+    for name in HYDRA_FILES:
+        kept = src / ACCEPTED / name
+        if kept.is_file():
+            atomic_write_text(src / name, kept.read_text())
+
+
 def write_run_metadata(run_dir: Path, cfg: DictConfig, extra: dict[str, Any]) -> None:
-    """config.yaml, overrides.yaml, meta.json and (when the tree is dirty) git.diff."""
+    """config.yaml, overrides.yaml, meta.json and (when the tree is dirty) git.diff.
+
+    meta.json describes the first start at the top level; `starts` lists every start (time,
+    command, argv, host, git revision, resumed, threads), so a resume adds to the history."""
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(resolved_config(cfg)))
     overrides = hydra_overrides()
@@ -86,15 +123,36 @@ def write_run_metadata(run_dir: Path, cfg: DictConfig, extra: dict[str, Any]) ->
         diff = _git("diff", "HEAD")
         if diff:
             atomic_write_text(run_dir / "git.diff", diff)
-    meta = {
+    start = {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": " ".join(["tie-run", *overrides]),
         "argv": sys.argv,
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "host": socket.gethostname(),
+        "git_revision": git["revision"],
+        "resumed": bool(extra.get("resumed")),
+        "threads": extra.get("threads"),
+    }
+    meta = {
+        "command": start["command"],
+        "argv": sys.argv,
+        "started": start["started"],
+        "host": start["host"],
         "python": platform.python_version(),
         "platform": platform.platform(),
         "git": git,
         "versions": package_versions(),
         **extra,
     }
-    atomic_write_json(run_dir / "meta.json", meta)
+    path = run_dir / "meta.json"
+    old: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            old = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            old = {}
+    first = {k: old[k] for k in ("command", "argv", "started", "host") if k in old}
+    history = old.get("starts") or ([{**first, "resumed": False}] if first else [])
+    if extra.get("resumed"):  # the top level stays the run's first start
+        meta.update(first)
+    meta["starts"] = [*history, start]  # a re-planned dir keeps its failed starts too
+    atomic_write_json(path, meta)

@@ -138,6 +138,18 @@ def resolve_model(entry: str, cfg: DictConfig) -> ModelSpec:
         )
     if Path(entry).is_dir():
         return ModelSpec(Path(entry).name, entry, overrides.get("dtype"), overrides.get("device"))
+    # owner/name[@rev]: the snapshot in the Hugging Face cache, checked now
+    from tie.hub import HubCacheError, hub_model_name, is_hub_id, resolve_hub_id
+
+    if is_hub_id(entry):
+        try:
+            path = resolve_hub_id(entry)
+        except HubCacheError as exc:
+            raise RunConfigError(str(exc)) from exc
+        spec = {"path": str(path), "name": entry, "family": overrides.get("family")}
+        spec["backend"] = overrides.get("backend", "native")
+        name = hub_model_name(entry)
+        return ModelSpec(name, spec, overrides.get("dtype"), overrides.get("device"))
     raise RunConfigError(
         f"unknown model {entry!r} in models: valid names are {available_models()}, "
         "'zoo:<member>', or an existing checkpoint directory"
@@ -326,3 +338,27 @@ def needs_cross_model_tokenizers(plan: RunPlan) -> bool:
     return bool(plan.options.get("cross_model")) and any(
         m.partition(":")[2] in LOGIT_SCORINGS for m in plan.methods if m.startswith("tie:")
     )
+
+
+def check_models(plan: RunPlan, api: Any, cfg: DictConfig) -> None:
+    """Every constituent exists (zoo member, checkpoint files) before anything is written to the
+    run dir, so a typo fails in one line and the same dir can be retried; a missing real
+    checkpoint names `TIE_MODELS_DIR`."""
+    check = getattr(api, "check_model", None)
+    if check is None:
+        return
+    for m in plan.models:
+        try:
+            check(m.spec)
+        except RunConfigError:
+            raise
+        except (ValueError, KeyError, OSError) as exc:
+            path = m.spec.get("path") if isinstance(m.spec, dict) else m.spec
+            if path and not str(path).startswith("zoo:") and not Path(str(path)).exists():
+                models_dir = OmegaConf.select(cfg, "paths.models_dir", default=None)
+                raise RunConfigError(
+                    f"model {m.name!r}: {exc}; real checkpoints are read from paths.models_dir "
+                    f"= $TIE_MODELS_DIR (now {models_dir!r}): export TIE_MODELS_DIR=<dir holding "
+                    f"{Path(str(path)).name}> or set model_overrides.{m.name}.path=<dir>"
+                ) from exc
+            raise

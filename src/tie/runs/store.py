@@ -9,31 +9,95 @@ merged into `traces/injection.parquet`.
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tie.runs.errors import RunConfigError
+from tie.runs.errors import DiskFullError, RunConfigError
+
+log = logging.getLogger(__name__)
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 PART_GLOB = "chunk-*.jsonl"
 INJECTION_GLOB = "injection-*.jsonl"
+CALIBRATION_FILE = "calibration.json"  # calibration=fit: {temperatures, bounds, n_rows, ...}
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a tmp file in the same dir + fsync + rename: readers see old or new, never half."""
+    """Write via a tmp file in the same dir + fsync + rename: readers see old or new, never half.
+
+    A full disk (ENOSPC, EDQUOT) leaves the old file, removes the tmp file and raises DiskFullError
+    (one line naming the file) instead of an OSError traceback."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno in DISK_FULL:
+            raise DiskFullError(
+                f"no space left on the device while writing {path} (left as it was; a rerun "
+                "in the same run dir resumes)",
+                path,
+            ) from exc
+        raise
+
+
+@contextmanager
+def disk_full_as_one_line(run_dir: Path) -> Iterator[None]:
+    """Merging parts into predictions/traces/metrics: a full disk becomes one DiskFullError line
+    (pyarrow's and json's writes included); the parts are only read, so nothing is lost."""
+    try:
+        yield
+    except OSError as exc:
+        if not (isinstance(exc, DiskFullError) or exc.errno in DISK_FULL or "No space" in str(exc)):
+            raise
+        path = getattr(exc, "path", None) or exc.filename
+        raise DiskFullError(
+            f"no space left on the device while writing {path or 'the merged files'} (merging "
+            f"the parts of {run_dir}); nothing was lost, the parts are intact: free space and "
+            f"rerun the same command with hydra.run.dir={run_dir} to merge them",
+            path,
+        ) from exc
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def _flat(obj: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts as {dotted.key: leaf} (lists are leaves)."""
+    if isinstance(obj, dict) and obj:
+        out: dict[str, Any] = {}
+        for k, v in obj.items():
+            out.update(_flat(v, f"{prefix}{k}."))
+        return out
+    return {prefix.rstrip("."): obj}
+
+
+_ABSENT = object()
+
+
+def plan_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """`key: old -> new` for every leaf setting that differs (dotted keys, sorted)."""
+    a, b = _flat(old), _flat(new)
+    out = []
+    for k in sorted(set(a) | set(b)):
+        x, y = a.get(k, _ABSENT), b.get(k, _ABSENT)
+        if x != y:
+            show = lambda v: "(absent)" if v is _ABSENT else json.dumps(v)  # noqa: E731
+            out.append(f"{k}: {show(x)} -> {show(y)}")
+    return out
 
 
 @dataclass(frozen=True)
@@ -68,22 +132,28 @@ class PredictionStore:
         return {int(p.stem.split("-")[1]) for p in self.parts_dir.glob(PART_GLOB)}
 
     def check_plan(self, fingerprint: dict[str, Any]) -> bool:
-        """Record the plan of a fresh run; on resume refuse a run dir made by a different plan.
+        """Record the plan of a fresh run; on resume refuse a run dir made by a different plan,
+        naming every changed setting (`decode.seed: 0 -> 1`). A run dir whose earlier run decoded
+        nothing (it failed before its first chunk) is re-planned: there is nothing to protect.
 
         Returns True when resuming."""
         path = self.run_dir / "plan.json"
         fingerprint = json.loads(json.dumps(fingerprint, default=str))
         if path.exists():
             old = json.loads(path.read_text())
-            diff = sorted(
-                k for k in set(old) | set(fingerprint) if old.get(k) != fingerprint.get(k)
-            )
-            if diff:
+            changes = plan_changes(old, fingerprint)
+            if not changes:
+                return True
+            if self.done_chunks():
                 raise RunConfigError(
-                    f"run dir {self.run_dir} holds a different run (changed: {diff}); "
+                    f"run dir {self.run_dir} holds a different run (changed: {'; '.join(changes)}); "
                     "resume with the same settings or choose a new hydra.run.dir"
                 )
-            return True
+            log.warning(
+                "run dir %s: its earlier run decoded nothing; re-planned (changed: %s)",
+                self.run_dir,
+                "; ".join(changes),
+            )
         atomic_write_json(path, fingerprint)
         return False
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import uuid
 from pathlib import Path
@@ -102,6 +103,60 @@ class CsvTracker(NoTracker):
             atomic_write_text(self.run_dir / "injection.csv", buf.getvalue())
 
 
+def sweep_job() -> dict[str, Any] | None:
+    """{sweep, num, overrides} of the Hydra multirun job running now; None outside a sweep."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+
+        hc = HydraConfig.get()
+    except (ValueError, ImportError):
+        return None
+    if hc.mode != RunMode.MULTIRUN:
+        return None
+    sweep_dir = Path(str(hc.sweep.dir))
+    swept = swept_keys(sweep_dir / "multirun.yaml")
+    mine = [str(o) for o in hc.overrides.task]
+    point = [o for o in mine if o.split("=", 1)[0].lstrip("+~") in swept]
+    return {
+        "sweep": sweep_dir.name,
+        "num": hc.job.get("num"),
+        "overrides": ",".join(point) or str(hc.job.get("override_dirname") or ""),
+    }
+
+
+def swept_keys(multirun_yaml: Path) -> set[str]:
+    """The keys a sweep varies, from the overrides Hydra saved in `multirun.yaml` (parsed by
+    Hydra's own override parser)."""
+    if not multirun_yaml.is_file():
+        return set()
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    given = OmegaConf.load(multirun_yaml).hydra.overrides.task
+    parsed = OverridesParser.create().parse_overrides([str(o) for o in given])
+    return {o.get_key_element().lstrip("+~") for o in parsed if o.is_sweep_override()}
+
+
+def run_labels(logger_cfg: dict[str, Any], task: str, run_dir: Path) -> dict[str, Any]:
+    """W&B group / job_type / name. Explicit logger values win; otherwise a job of a `-m` sweep
+    is grouped with its sweep (`<task>-<sweep folder>`), typed by its overrides (the sweep point)
+    and named `<group>-<job number>`, so a report compares one sweep's runs; a plain run is
+    grouped by task, typed `evaluate`, named `<task>-<run dir name>`."""
+    job = sweep_job()
+    if job is None:
+        group, job_type, name = task, "evaluate", f"{task}-{run_dir.name}"
+    else:
+        group = f"{task}-{job['sweep']}"
+        job_type = (job["overrides"] or "evaluate")[:64]  # W&B's limit on job_type
+        name = f"{logger_cfg.get('group') or group}-{job['num']}"
+    return {
+        "group": logger_cfg.get("group") or group,
+        "job_type": logger_cfg.get("job_type") or job_type,
+        "name": logger_cfg.get("name") or name,
+    }
+
+
 class WandbTracker(NoTracker):
     """One W&B run per job; its id is stored in the run dir so a resumed job reuses it."""
 
@@ -119,19 +174,23 @@ class WandbTracker(NoTracker):
             run_id = uuid.uuid4().hex[:12]
             atomic_write_text(id_file, run_id + "\n")
         os.environ["WANDB_DATA_DIR"] = _USER_DATA_DIR or str(self.run_dir / "wandb" / "data")
+        labels = run_labels(self.cfg, self.config["task"]["name"], self.run_dir)
         self.run = wandb.init(
             mode=self.cfg.get("mode") or "offline",
             project=self.cfg.get("project"),
             entity=self.cfg.get("entity"),
-            group=self.cfg.get("group"),
             tags=list(self.cfg.get("tags") or []),
-            job_type=self.cfg.get("job_type"),
-            name=self.cfg.get("name") or f"{self.config['task']['name']}-{self.run_dir.name}",
+            **labels,
             dir=str(self.run_dir),
             config=self.config,
             id=run_id,
             resume="allow",
             reinit="finish_previous",
+        )
+        # which group / job type to filter on in a report, without opening W&B
+        atomic_write_text(
+            self.run_dir / "wandb_run.json",
+            json.dumps({"id": run_id, "project": self.cfg.get("project"), **labels}) + "\n",
         )
         return self
 
@@ -152,6 +211,10 @@ class WandbTracker(NoTracker):
             art = wandb.Artifact(f"traces-{self.run.id}", type="eval-traces")
             art.add_dir(str(traces))
             self.run.log_artifact(art)
+        if self.cfg.get("report", True):  # the paper's figures and tables, as charts and images
+            from analysis.wandb_report import log_report
+
+            log_report(self.run, self.run_dir, cap)
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
         if self.run is not None:

@@ -143,12 +143,12 @@ class BenchmarkTask(Task):
             try:
                 row = self.convert_row(raw, index)
             except RowError as err:
-                raise TaskDataError(f"{self.name}: {origin} row {index}: {err}") from err
+                raise TaskDataError(f"{self.name}: {origin} row {index + 1}: {err}") from err
             if row is None or not self.keep(row):
                 continue
             if row["id"] in seen:
                 raise TaskDataError(
-                    f"{self.name}: {origin} row {index}: duplicate id {row['id']!r}"
+                    f"{self.name}: {origin} row {index + 1}: duplicate id {row['id']!r}"
                 )
             seen.add(row["id"])
             rows.append(row)

@@ -1,11 +1,12 @@
 """Code benchmarks: HumanEval (`openai/openai_humaneval`) and MBPP sanitized, graded by execution.
 
 Prompts are the paper's (research/benchmarks.md 2.3); the answer suffix is a python fence, and the
-answer region ends at the next fence. Programs run only through `execution.check_program`.
-HumanEval program: prompt + code + test + `check(entry_point)` (works for a bare body and for a
-full function). MBPP program: test imports + sanitised code + the asserts; sanitising (stdlib
-`ast`, after evalplus) drops the model's own top-level demo calls, prints, asserts and
-`__main__` blocks so they cannot fail (or fake) the run.
+answer region ends at the next fence. Programs run only through `execution.check_program`, as
+a solution (untrusted, one sandboxed process) and its tests (trusted, a separate judge process).
+HumanEval: solution = prompt + code (works for a bare body and for a full function), tests =
+test + `check(entry_point)`. MBPP: solution = test imports + sanitised code, tests = test imports +
+the asserts; sanitising (stdlib `ast`, after evalplus) drops the model's own top-level demo calls,
+prints, asserts and `__main__` blocks so they cannot fail the run.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ import ast
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from tie.tasks.base import CanvasBudget
 from tie.tasks.benchmark import BenchmarkTask, RowError, field, str_list_field, text_field
-from tie.tasks.execution import ExecutionResult, check_program
+from tie.tasks.execution import ExecutionResult, check_program, require_sandbox
 from tie.tasks.loading import DataSource
 
 FENCE = "```python\n"
@@ -37,6 +38,11 @@ _KEEP = (
     ast.Assign,
     ast.AnnAssign,
 )
+
+
+class Program(NamedTuple):
+    solution: str  # untrusted: runs in the candidate sandbox
+    tests: str  # trusted: runs in the judge sandbox, calling into the solution
 
 
 def extract_code(answer_text: str | None) -> str | None:
@@ -93,23 +99,30 @@ class CodeTask(BenchmarkTask):
     answer_suffix = FENCE
     default_budget = CanvasBudget(answer_len=448, gen_length=512)  # paper: 512 [ours: answer 448]
 
-    def __init__(self, *args: Any, timeout_s: float = 3.0, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, timeout_s: float = 3.0, sandbox: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         if timeout_s <= 0:
             raise ValueError(f"timeout_s must be positive, got {timeout_s}")
         self.timeout_s = timeout_s
+        self.sandbox = sandbox
+        # refuse now (before any weights load) when the machine cannot confine generated code;
+        # the isolation string is recorded in the run's meta.json as `code_sandbox`
+        self.sandbox_isolation = require_sandbox(sandbox)
 
     def extract(self, answer_text: str, row: dict[str, Any]) -> str | None:
         return extract_code(answer_text)
 
-    def program(self, code: str, row: dict[str, Any]) -> str:
+    def program(self, code: str, row: dict[str, Any]) -> Program:
         raise NotImplementedError
 
     def execute(self, extracted: str | None, row: dict[str, Any]) -> ExecutionResult | None:
         """The sandboxed run (for logging its status); None when there is no code."""
         if extracted is None:
             return None
-        return check_program(self.program(extracted, row), self.timeout_s)
+        solution, tests = self.program(extracted, row)
+        return check_program(solution, tests, self.timeout_s, sandbox=self.sandbox)
 
     def grade(self, extracted: str | None, row: dict[str, Any]) -> bool:
         result = self.execute(extracted, row)
@@ -150,8 +163,10 @@ class HumanEvalTask(CodeTask):
     def build_prompt(self, row: dict[str, Any]) -> str:
         return f"{HUMANEVAL_INSTRUCTION}\n{row['prompt']}"
 
-    def program(self, code: str, row: dict[str, Any]) -> str:
-        return f"{row['prompt']}{code}\n\n{row['test']}\n\ncheck({row['entry_point']})\n"
+    def program(self, code: str, row: dict[str, Any]) -> Program:
+        return Program(
+            f"{row['prompt']}{code}\n", f"{row['test']}\n\ncheck({row['entry_point']})\n"
+        )
 
 
 def _bundled_humaneval() -> str | None:
@@ -196,7 +211,7 @@ class MBPPTask(CodeTask):
             "Return only the Python function, no explanation."
         )
 
-    def program(self, code: str, row: dict[str, Any]) -> str:
+    def program(self, code: str, row: dict[str, Any]) -> Program:
         imports = "\n".join(row["test_imports"])
         tests = "\n".join(row["test_list"])
-        return f"{imports}\n{sanitize(code)}\n\n{tests}\n"
+        return Program(f"{imports}\n{sanitize(code)}\n", f"{imports}\n{tests}\n")

@@ -15,42 +15,84 @@ from collections import Counter
 from collections.abc import Sequence
 from fractions import Fraction
 
+from tie.tasks.grading import normalise_unicode
+
 MAX_EXPRESSION_CHARS = 200
 MAX_NUMBERS = 12
 MAX_VALUE_BITS = 4096  # far above any legal Countdown value; bounds intermediate products
 
-_ALLOWED_CHARS = re.compile(r"^[0-9+\-*/()\s]+$")
+_ALLOWED_CHARS = re.compile(r"^[0-9+\-*/() ]+$")
 _OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+# Characters models write for ASCII operators (digits and spaces: `grading.normalise_unicode`).
+_UNICODE = str.maketrans(
+    {
+        **{chr(c): "-" for c in (0x2212, 0x2010, 0x2011, 0x2012, 0x2013, 0x2014, 0xFE63)},
+        **{chr(c): "*" for c in (0x00D7, 0x00B7, 0x22C5, 0x2219, 0x2217)},
+        "\u00f7": "/",
+        "\u2215": "/",
+        "\u2044": "/",
+    }
+)
+_BRACKETS = str.maketrans({"[": "(", "]": ")", "{": "(", "}": ")"})
 _LATEX_OPS = (
-    ("\\times", "*"),
-    ("\\cdot", "*"),
-    ("\\div", "/"),
-    ("\u00d7", "*"),
-    ("\u00f7", "/"),
-    ("\u2212", "-"),
+    ("\\displaystyle", ""),
     ("\\left", ""),
     ("\\right", ""),
-    ("\\(", ""),
-    ("\\)", ""),
+    ("\\bigl", ""),
+    ("\\bigr", ""),
+    ("\\big", ""),
+    ("\\[", " "),
+    ("\\]", " "),
+    ("\\(", " "),
+    ("\\)", " "),
+    ("\\{", "{"),
+    ("\\}", "}"),
+    ("\\times", "*"),
+    ("\\cdot", "*"),
+    ("\\ast", "*"),
+    ("\\div", "/"),
+    ("\\,", " "),
+    ("\\;", " "),
+    ("\\:", " "),
+    ("\\!", ""),
+    ("\\quad", " "),
+    ("\\ ", " "),
     ("$", ""),
 )
-_TRAILING_RESULT = re.compile(r"^(?P<expr>[^=]+)=\s*(?P<rhs>\d+)\s*\.?\s*$")
+_FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
+_RESULT = re.compile(r"^\s*[0-9]+(?:\.[0-9]+)?\s*$")  # one side of `=` that is only a number
 
 
 class _Reject(Exception):
     """The expression is not a legal Countdown answer."""
 
 
-def normalise_expression(expression: str) -> tuple[str, int | None]:
-    """Map LaTeX operators to ASCII and split off a trailing `= N`; returns (expr, N or None)."""
-    text = expression.strip()
+def normalise_expression(expression: str) -> tuple[str, list[Fraction]]:
+    """The ASCII expression and the values it is claimed to equal: `93 = 48+45` -> (`48+45`, [93]).
+
+    Maps LaTeX and Unicode operators, spaces, digits and brackets to ASCII, `\\frac{a}{b}` to
+    `(a)/(b)`, then splits on `=`: the sides that are only a number (`93`, `93.0`) are claims of
+    the result, and the one side that is not is the expression. With two expression sides
+    (`48 + 29 = 77 + 16`) the text is returned whole, which then fails the character check.
+    """
+    text = normalise_unicode(expression).translate(_UNICODE)
     for latex, ascii_op in _LATEX_OPS:
         text = text.replace(latex, ascii_op)
-    text = text.strip().rstrip(".").strip()
-    match = _TRAILING_RESULT.match(text)
-    if match:
-        return match["expr"].strip(), int(match["rhs"])
-    return text, None
+    for _ in range(MAX_NUMBERS):  # innermost first: `\\frac{\\frac{a}{b}}{c}`
+        text, count = _FRAC.subn(r"(\1)/(\2)", text)
+        if not count:
+            break
+    text = " ".join(text.translate(_BRACKETS).split()).rstrip(".").strip()
+    if "=" not in text:
+        return text, []
+    sides = [side.strip() for side in text.split("=")]
+    claims = [Fraction(side.strip()) for side in sides if _RESULT.match(side)]
+    exprs = [side for side in sides if not _RESULT.match(side)]
+    if not exprs:  # `93 = 93`: the first side is the expression
+        return sides[0], claims[1:]
+    if len(exprs) == 1:
+        return exprs[0], claims
+    return text, claims
 
 
 def _check_value(value: Fraction) -> Fraction:
@@ -110,8 +152,8 @@ def verify(expression: str | None, numbers: Sequence[int], target: int) -> bool:
         raise ValueError(f"expected 1..{MAX_NUMBERS} Countdown numbers, got {len(nums)}")
     if not isinstance(expression, str) or len(expression) > 4 * MAX_EXPRESSION_CHARS:
         return False
-    expr, claimed = normalise_expression(expression)
-    if claimed is not None and claimed != goal:
+    expr, claims = normalise_expression(expression)
+    if any(claim != goal for claim in claims):
         return False
     if not expr or len(expr) > MAX_EXPRESSION_CHARS or not _ALLOWED_CHARS.match(expr):
         return False

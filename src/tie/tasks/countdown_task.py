@@ -2,8 +2,8 @@
 
 The instruction follows SPG's Countdown prompt in substance (numbers once each, + - * /, only the
 expression, no `=`), with the paper's `Answer:` suffix instead of SPG's XML block
-(research/benchmarks.md 2.4). The extractor accepts a bare expression, `\\boxed{...}` or
-`<answer>...</answer>`.
+(research/benchmarks.md 2.4). The extractor accepts a bare expression, `\\boxed{...}` (also
+unclosed), `<answer>...</answer>` and display math (`\\[ 48 + 29 + 16 \\]`, one line or three).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 from tie.tasks.base import CanvasBudget
 from tie.tasks.benchmark import BenchmarkTask, RowError, answer_region
 from tie.tasks.countdown import MAX_EXPRESSION_CHARS, verify
+from tie.tasks.grading import normalise_boxes
 from tie.tasks.loading import DataSource
 
 INSTRUCTION = (
@@ -40,10 +41,11 @@ SOURCES = {
     ),
 }
 _ANSWER_TAG = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.S)
+_DIGIT = re.compile(r"\d")  # any decimal digit, full-width ones included
 
 
 def last_boxed(text: str) -> str | None:
-    """Content of the last brace-matched `\\boxed{...}`, None if there is none (or unclosed)."""
+    """Content of the last brace-matched `\\boxed{...}`, None if there is none or it is unclosed."""
     start = text.rfind("\\boxed{")
     if start == -1:
         return None
@@ -56,17 +58,27 @@ def last_boxed(text: str) -> str | None:
 
 
 def extract_expression(region_text: str | None) -> str | None:
-    """The expression from the answer text (after the suffix)."""
+    """The expression from the answer text (after the suffix).
+
+    Inside `<answer>...</answer>` when present; the content of the last `\\boxed{...}` (of an
+    unclosed last box, the text after it up to a `<` or `>`: `\\boxed{48 + 29 + 16` at the end
+    of a truncated answer, or `\\boxed{48 + 29 + 16>` with `>` typed for `}`, is the answer);
+    then the first line with a digit, so a line of markup only (`\\[`, `$$`, `<>`) or of words
+    only is skipped. Display-math delimiters left on that line
+    are dropped by `countdown.normalise_expression`.
+    """
     if not region_text:
         return None
-    text = region_text[: 20 * MAX_EXPRESSION_CHARS]
+    text = normalise_boxes(region_text[: 20 * MAX_EXPRESSION_CHARS])
     tag = _ANSWER_TAG.search(text)
     if tag:
         text = tag.group(1)
     boxed = last_boxed(text)
     if boxed is not None:
         text = boxed
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    elif "\\boxed{" in text:  # unclosed: up to a tag's `<` or a `>` typed for the `}`
+        text = re.split(r"[<>]", text[text.rfind("\\boxed{") + len("\\boxed{") :])[0]
+    lines = [ln.strip() for ln in text.splitlines() if _DIGIT.search(ln)]
     return lines[0] if lines else None
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from tie.tasks.base import CanvasBudget
 from tie.tasks.benchmark import BenchmarkTask, RowError, answer_region, field, text_field
-from tie.tasks.grading import boxed_contents
+from tie.tasks.grading import boxed_contents, normalise_boxes, unclosed_last_box
 from tie.tasks.gsm8k import MATH_QUERY_TEMPLATE
 from tie.tasks.loading import DataSource
 from tie.tasks.math_equiv import MAX_ANSWER_CHARS, default_verifier, string_equivalent
@@ -21,6 +21,7 @@ from tie.tasks.math_equiv import MAX_ANSWER_CHARS, default_verifier, string_equi
 _ANSWER = re.compile(r"(?i)Answer\s*:\s*([^\n]+)")
 _WRAPPERS = (("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
 _WORD = re.compile(r"[0-9A-Za-z]")  # a line without one is markup only
+_CLOSER = re.compile(r"\s*(?:\\\)|\\\]|\$)?[\s.]*$")  # `\boxed{8\)` ends its math, not the box
 
 
 def strip_boxed(text: str) -> str:
@@ -39,18 +40,23 @@ def strip_boxed(text: str) -> str:
 def extract_math_answer(region: str) -> str | None:
     """The answer after the first `Answer:` of the region, unwrapped; None if absent or too long.
 
-    When the text from that `Answer:` on holds a closed `\\boxed{...}`, the content of the last
-    one (models trained on boxed answers box them after `Answer:` too, often after a `\\[` line
-    or more reasoning); otherwise the first line with a letter or digit, so a markup-only line
-    such as `\\[` or `<>` is skipped.
+    When the text from that `Answer:` on holds a `\\boxed{...}`, the content of the last one (of
+    a last box never closed, the rest of its line); models trained on boxed answers box them after
+    `Answer:` too, often after a `\\[` line or more reasoning. Otherwise the first line with a
+    letter or digit, so a markup-only line such as `\\[` or `<>` is skipped. Boxes are read as
+    `grading.normalise_boxes` spells them: `boxed{255}` (backslash lost) and `\\boxed{}32` (empty
+    box, then the answer) give the answer.
     """
     text = region[: 20 * MAX_ANSWER_CHARS]
     match = _ANSWER.search(text)
     if match is None:
         return None
-    tail = text[match.start(1) :]
+    tail = normalise_boxes(text[match.start(1) :])
     boxed = [b.strip() for b in boxed_contents(tail) if b.strip()]
-    if boxed:
+    unclosed = _CLOSER.sub("", unclosed_last_box(tail) or "").strip()
+    if unclosed:  # the last box, never closed (truncated output): its line is the answer
+        answer = unclosed
+    elif boxed:
         answer = boxed[-1]
     else:
         lines = [ln for ln in tail.splitlines() if _WORD.search(ln)]

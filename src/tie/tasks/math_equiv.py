@@ -4,7 +4,9 @@ math-verify parses with sympy/ANTLR, which can hang for minutes on inputs such a
 `10^{10^{10^{10}}}`, and its own timeouts use `signal.alarm`, which only works in a main thread.
 So every comparison runs in a separate, memory-limited worker process and the parent enforces a
 hard wall-clock limit: on expiry the worker is killed (a fresh one starts on the next call) and
-the answer counts as wrong with status "timeout". Callers may be in any thread.
+the answer counts as wrong with status "timeout". math-verify's own 5 s limit inside the worker
+(which it reports only as a logged warning and a plain "not equal") is recorded the same way:
+status "timeout", worker restarted. Callers may be in any thread.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 
 MAX_ANSWER_CHARS = 500
 DEFAULT_TIMEOUT_S = 10.0
+LIBRARY_TIMEOUT_S = 5  # math-verify's own limit per parse / comparison (signal.alarm: whole s)
 WORKER_MEMORY_BYTES = 2 << 30
 _WORKER = Path(__file__).with_name("math_worker.py")
 
@@ -38,19 +41,34 @@ class MathVerifier:
     """One long-lived worker process; `compare` is thread-safe and never hangs past the timeout."""
 
     def __init__(
-        self, timeout_s: float = DEFAULT_TIMEOUT_S, memory_bytes: int = WORKER_MEMORY_BYTES
+        self,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        memory_bytes: int = WORKER_MEMORY_BYTES,
+        library_timeout_s: int = LIBRARY_TIMEOUT_S,
     ) -> None:
         if timeout_s <= 0:
             raise ValueError(f"timeout_s must be positive, got {timeout_s}")
+        if isinstance(library_timeout_s, bool) or not isinstance(library_timeout_s, int):
+            raise ValueError(f"library_timeout_s must be whole seconds, got {library_timeout_s!r}")
+        if library_timeout_s < 1:
+            raise ValueError(f"library_timeout_s must be at least 1, got {library_timeout_s}")
         self.timeout_s = timeout_s
         self.memory_bytes = memory_bytes
+        self.library_timeout_s = library_timeout_s
         self._lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
         self.restarts = 0
 
     def _start(self) -> None:
         self._proc = subprocess.Popen(
-            [sys.executable, "-I", "-B", str(_WORKER), str(self.memory_bytes)],
+            [
+                sys.executable,
+                "-I",
+                "-B",
+                str(_WORKER),
+                str(self.memory_bytes),
+                str(self.library_timeout_s),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -109,7 +127,10 @@ class MathVerifier:
                 self._stop()
                 self.restarts += 1
                 return EquivalenceResult(False, status)
-        reply = json.loads(line)
+            reply = json.loads(line)
+            if reply["status"] == "timeout":  # math-verify's own limit fired inside the worker:
+                self._stop()  # same path as ours (sympy was interrupted mid-way; start afresh)
+                self.restarts += 1
         return EquivalenceResult(bool(reply["equal"]), reply["status"])
 
 

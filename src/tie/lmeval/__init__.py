@@ -1,0 +1,1 @@
+"""lm-evaluation-harness integration: the `tie` model (`tie.lmeval.model`) and `tie-lm-eval`."""
