@@ -29,7 +29,7 @@ def test_humaneval_loader_and_prompt(humaneval):
         "described. Return only the Python function, no explanation.\nfrom typing import List"
     )
     assert task.answer_suffix == "```python\n"
-    assert task.budget.reasoning_len + task.budget.answer_len == 512
+    assert task.budget.gen_length == 512  # the paper's generation length (R = G - S - A)
 
 
 @pytest.mark.parametrize(

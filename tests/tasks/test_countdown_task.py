@@ -34,7 +34,7 @@ def test_prompt_and_budget(cd):
     assert prompt.endswith("\n\nNumbers: [30, 100, 93]\nTarget: 23")
     assert "each number must be used exactly once" in prompt and '"Answer:"' in prompt
     assert task.answer_suffix == "Answer:"
-    assert task.budget.reasoning_len + task.budget.answer_len == 256
+    assert task.budget.gen_length == 256  # the paper's generation length (R = G - S - A)
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,7 @@ def test_prompt_is_simple_evals_math_template(gsm):
     assert "\n\nA baker makes 12 loaves" in prompt
     assert prompt.endswith('after "Answer:", and you do not need to use a \\boxed command.')
     assert task.answer_suffix == "Answer:"
-    assert task.budget.reasoning_len + task.budget.answer_len == 256
+    assert task.budget.gen_length == 256  # the paper's generation length (R = G - S - A)
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,7 @@ def test_loader_and_prompt(fixtures):
     assert ds["category"] == ["Precalculus", "Prealgebra", "Algebra"]
     prompt = task.build_prompt(ds[2])
     assert "Expand $(x+1)^2$." in prompt and prompt.startswith("Solve the following math problem")
-    assert task.budget.reasoning_len + task.budget.answer_len == 512
+    assert task.budget.gen_length == 512  # the paper's generation length (R = G - S - A)
 
 
 def test_malformed_level(tmp_path, fixtures):

@@ -39,7 +39,7 @@ def test_mmlu_loader_and_golden_prompt(mmlu):
     assert len(set(ds["id"])) == 3
     assert task.build_prompt(ds[0]) == GOLDEN_MMLU_PROMPT
     assert task.answer_suffix == "Answer:"
-    assert task.budget.reasoning_len + task.budget.answer_len == 128
+    assert task.budget.gen_length == 128  # the paper's generation length (R = G - S - A)
 
 
 def test_mmlu_simple_evals_csv(fixtures):

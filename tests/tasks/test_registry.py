@@ -56,4 +56,4 @@ def test_missing_class_is_a_clear_error(monkeypatch):
 def test_every_benchmark_instantiates_with_its_name(name):
     task = tasks.get_task(name)
     assert task.name == name and task.answer_suffix in ("Answer:", "```python\n")
-    assert task.budget.reasoning_len > 0 and task.budget.answer_len > 0
+    assert task.budget.gen_length % 16 == 0 and task.budget.answer_len > 0

@@ -84,10 +84,12 @@ def load_task(cfg: BenchConfig):
     task = get_task(cfg.task)
     if cfg.reasoning_len is None and cfg.answer_len is None:
         return task
-    budget = CanvasBudget(
-        task.budget.reasoning_len if cfg.reasoning_len is None else cfg.reasoning_len,
-        task.budget.answer_len if cfg.answer_len is None else cfg.answer_len,
-    )
+    answer = task.budget.answer_len if cfg.answer_len is None else cfg.answer_len
+    if cfg.reasoning_len is None and task.budget.gen_length is not None:
+        budget = CanvasBudget(answer_len=answer, gen_length=task.budget.gen_length)
+    else:
+        reasoning = task.budget.reasoning_len if cfg.reasoning_len is None else cfg.reasoning_len
+        budget = CanvasBudget(reasoning, answer)
     return suites.BudgetTask(task, budget)
 
 
@@ -124,6 +126,7 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
         "task": {
             "name": task.name,
             "reasoning_len": task.budget.reasoning_len,
+            "gen_length": task.budget.gen_length,
             "answer_len": task.budget.answer_len,
             "answer_suffix": task.answer_suffix,
         },

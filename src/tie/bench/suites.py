@@ -67,10 +67,11 @@ def _traced(run_method, tracer_cls, dirs, method, constituents, prompts, task, o
 def throughput(models, prompts, task, decode_config, batch_sizes, meter: Meter, repeats, warmup):
     """Single-model decoding of the task canvas at each batch size (signals off, then on)."""
     from tie.decoding import Decoder, build_canvas
+    from tie.decoding.canvas import task_regions
 
     rows = []
-    r, a = task.budget.reasoning_len, task.budget.answer_len
     for m in models:
+        r, a = task_regions(m.backend, task, decode_config)
         ids = [m.backend.chat_prompt(p) for p in prompts]
         decoder = Decoder(m.backend, decode_config)
         for bs in batch_sizes:
@@ -157,13 +158,11 @@ def reference(models, prompts, gen_length, block_length, batch_sizes, meter, rep
 
 def _plain_decode(constituent, prompts, task):
     """The constituent alone through the bare decoder (no engine, no signals): the floor."""
-    from tie.decoding import Decoder, build_canvas
+    from tie.decoding import Decoder
+    from tie.decoding.canvas import task_canvas
 
     ids = [constituent.backend.chat_prompt(p) for p in prompts]
-    b = task.budget
-    state = build_canvas(
-        constituent.backend, ids, b.reasoning_len, task.answer_suffix, b.answer_len
-    )
+    state = task_canvas(constituent.backend, ids, task, constituent.decode_config)
     Decoder(constituent.backend, constituent.decode_config).run(state, want_signals=False)
     return state
 

@@ -3,6 +3,11 @@
 Canvas of one model: `prompt (left-padded to P) | reasoning (R masks) | suffix (S fixed tokens) |
 answer (A masks)`; the plain LLaDA layout is R = gen_length, S = A = 0.
 
+Region lengths of a task (`canvas_regions`): the real benchmarks give the paper's generation
+length G (128 / 256 / 512, a multiple of the block), so R = G - S - A for the model's own S suffix
+tokens and the blocks tile G exactly under strict rounding; the testbed gives a fixed R, which
+strict rounding grows to the next block multiple of R + S + A (ceil rounding keeps it as is).
+
 Blocks and the suffix: semi-autoregressive blocks of `block_length` tile the whole generation
 region R + S + A, starting at P. With `rounding="strict"` R + S + A must be a multiple of the block
 length (and `steps` a multiple of the number of blocks); `rounding="ceil"` allows a shorter last
@@ -127,6 +132,45 @@ def assemble(
     x = torch.cat([prompt.long(), gen], dim=1)
     am = torch.cat([prompt_mask.long(), torch.ones_like(gen)], dim=1)
     return x, am
+
+
+def canvas_regions(budget, suffix_len: int, config) -> tuple[int, int]:
+    """(reasoning_len, answer_len) of a task budget (`tie.tasks.CanvasBudget`) for a model whose
+    answer suffix has `suffix_len` tokens, under `config`'s block length and rounding."""
+    # a config without rounding (a test's stand-in) lays the budget out as given
+    strict = getattr(config, "rounding", None) == "strict"
+    block = int(getattr(config, "block_length", 1))
+    if not hasattr(budget, "regions"):  # a bare (reasoning_len, answer_len) budget: fixed R
+        reasoning, answer = int(budget.reasoning_len), int(budget.answer_len)
+        grow = -(reasoning + suffix_len + answer) % block if strict else 0
+        return reasoning + grow, answer
+    try:
+        return budget.regions(suffix_len, block, strict)
+    except ValueError as err:
+        raise DecodeInputError(str(err)) from err
+
+
+def needs_suffix_len(budget, config) -> bool:
+    """Whether `canvas_regions` depends on the suffix's token count (else any count will do)."""
+    return getattr(budget, "gen_length", None) is not None or (
+        getattr(config, "rounding", None) == "strict"
+    )
+
+
+def task_regions(backend, task, config) -> tuple[int, int]:
+    """`canvas_regions` of `task` for `backend`'s tokenizer (encoded only when it matters)."""
+    n = (
+        len(encode_suffix(backend, task.answer_suffix))
+        if needs_suffix_len(task.budget, config)
+        else 0
+    )
+    return canvas_regions(task.budget, n, config)
+
+
+def task_canvas(backend, prompt_ids: list[list[int]], task, config):
+    """`build_canvas` with the task's suffix and the region lengths `canvas_regions` gives."""
+    reasoning, answer = task_regions(backend, task, config)
+    return build_canvas(backend, prompt_ids, reasoning, task.answer_suffix, answer)
 
 
 def build_canvas(

@@ -65,12 +65,14 @@ def answer_logits_and_targets(
 ) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
     """Logits [N, V] (float32, CPU, mask id at -inf) of the N scored answer positions and their
     gold token ids [N]; one forward pass per batch of `batch_size` rows."""
-    from tie.decoding import build_canvas
+    from tie.decoding import DecodeConfig, build_canvas
+    from tie.decoding.canvas import task_regions
 
     if not rows:
         raise ValueError("calibration needs at least one held-out row")
     exclude_eos = bool(getattr(decode_config, "exclude_eos_from_answer", True))
-    r_len, a_len = int(task.budget.reasoning_len), int(task.budget.answer_len)
+    # the same regions the decode uses (the paper's generation length, per tokenizer)
+    r_len, a_len = task_regions(backend, task, decode_config or DecodeConfig(rounding="ceil"))
     if a_len < 1:
         raise ValueError(f"task {task.name!r} has no answer region to calibrate on")
     eos = _eos_fill(backend)

@@ -99,13 +99,15 @@ def decoding_api() -> tuple[Any, Any]:
 
 def make_member(c: Constituent, prompts: list[str], task: Any, options: EnsembleOptions) -> Member:
     """Build the constituent's canvas for every prompt and empty histories."""
+    from tie.decoding.canvas import task_regions
+
     Decoder, build_canvas = decoding_api()  # noqa: N806
     backend = c.backend
+    config = _decode_config(c, options)
     prompt_ids = [backend.chat_prompt(p) for p in prompts]
-    state = build_canvas(
-        backend, prompt_ids, task.budget.reasoning_len, task.answer_suffix, task.budget.answer_len
-    )
-    decoder = Decoder(backend, _decode_config(c, options))
+    reasoning, answer = task_regions(backend, task, config)  # the paper's G, per tokenizer
+    state = build_canvas(backend, prompt_ids, reasoning, task.answer_suffix, answer)
+    decoder = Decoder(backend, config)
     b = state.x.shape[0]
     a = int(state.layout.answer_len)
     dev = state.x.device

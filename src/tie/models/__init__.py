@@ -9,7 +9,7 @@ from transformers import AutoConfig, AutoModel
 from tie.models.backend import BackendInfo, MDLMBackend
 from tie.models.dream import DreamConfig, DreamModel
 from tie.models.llada import LLaDAConfig, LLaDAModelLM
-from tie.models.loading import list_zoo, load_backend, zoo_root
+from tie.models.loading import inspect_checkpoint, list_zoo, load_backend, zoo_root
 from tie.models.native import TransformersBackend
 
 AutoConfig.register("llada", LLaDAConfig, exist_ok=True)
@@ -25,6 +25,7 @@ __all__ = [
     "LLaDAModelLM",
     "MDLMBackend",
     "TransformersBackend",
+    "inspect_checkpoint",
     "list_zoo",
     "load_backend",
     "zoo_root",

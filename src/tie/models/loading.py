@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import torch
 from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
 
 from tie.hub import is_hub_id, resolve_hub_id
+from tie.models.chat import encode_chat
 from tie.models.checkpoint import (
     CheckpointError,
     check_remote_code,
@@ -26,7 +28,12 @@ from tie.models.checkpoint import (
 )
 from tie.models.dream import DreamConfig, DreamModel
 from tie.models.llada import LLaDAConfig, LLaDAModelLM
-from tie.models.native import TransformersBackend, default_dtype, resolve_mask_id
+from tie.models.native import (
+    DOCUMENTED_MAX_LENGTH,
+    TransformersBackend,
+    default_dtype,
+    resolve_mask_id,
+)
 
 FAMILY_CLASSES = {"llada": (LLaDAConfig, LLaDAModelLM), "dream": (DreamConfig, DreamModel)}
 ARCHITECTURE_FAMILY = {"LLaDAModelLM": "llada", "DreamModel": "dream"}
@@ -105,7 +112,33 @@ def _parse_spec(spec: Any) -> tuple[Path, str, str | None, str]:
     return path, backend, family, str(spec.get("name") or name)
 
 
+_TOKENIZERS: dict[tuple, PreTrainedTokenizerBase] = {}
+_TOKENIZER_CACHE_SIZE = 8
+
+
+def _folder_signature(path: Path) -> tuple:
+    """Names, sizes and mtimes of a checkpoint folder's non-weight files (a changed file is a new
+    key). The weights are left out: they do not define the tokenizer."""
+    return tuple(
+        (p.name, p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(path.iterdir())
+        if p.is_file() and not p.name.endswith(".safetensors")
+    )
+
+
 def load_tokenizer(path: Path, family: str, trust_remote_code: bool) -> PreTrainedTokenizerBase:
+    """The checkpoint's tokenizer, read once per process per folder state (a run reads it before
+    any weights to check its canvases, then again to load; a Qwen2 BPE takes seconds to build).
+    See `_read_tokenizer`."""
+    key = (str(Path(path).resolve()), family, trust_remote_code, _folder_signature(Path(path)))
+    if key not in _TOKENIZERS:
+        if len(_TOKENIZERS) >= _TOKENIZER_CACHE_SIZE:
+            _TOKENIZERS.pop(next(iter(_TOKENIZERS)))
+        _TOKENIZERS[key] = _read_tokenizer(Path(path), family, trust_remote_code)
+    return _TOKENIZERS[key]
+
+
+def _read_tokenizer(path: Path, family: str, trust_remote_code: bool) -> PreTrainedTokenizerBase:
     """The checkpoint's tokenizer; Dream's custom tokenizer class falls back to Qwen2's.
 
     Dream ships `tokenization_dream.py` (a Qwen2 BPE tokenizer); without remote code we read the
@@ -142,35 +175,83 @@ def parse_dtype(dtype: torch.dtype | str | None) -> torch.dtype | None:
     return value
 
 
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """What a run can know of a checkpoint without its weights: every file check has passed."""
+
+    name: str
+    path: Path
+    family: str
+    backend: str
+    config: dict
+    tokenizer: PreTrainedTokenizerBase
+    mask_id: int
+    max_length: int
+    weight_files: tuple[Path, ...]
+
+    def chat_prompt(self, user_message: str, system: str | None = None) -> list[int]:
+        """Prompt ids exactly as the loaded backend will build them (same template, same BOS)."""
+        return encode_chat(self.tokenizer, self.family, user_message, system)
+
+
+def inspect_checkpoint(spec: Any) -> CheckpointInfo:
+    """Every check `load_backend` makes before reading weights, and the tokenizer: config,
+    family, weight files and their shapes (headers only), tokenizer files and mask id.
+
+    Runs read this first so that lengths and tokenizer-dependent options fail before any model
+    loads; a missing file is named."""
+    path, backend, family, name = _parse_spec(spec)
+    config_dict = read_config(path)
+    family = family or detect_family(config_dict, path)
+    files = weight_files(path)
+    check_tokenizer_files(path)
+    remote = backend == "hf_remote"
+    if remote:
+        check_remote_code(path, config_dict)  # the auto_map code files, before anything loads
+    tokenizer = load_tokenizer(path, family, trust_remote_code=remote)
+    mask_id = resolve_mask_id(config_dict.get("mask_token_id"), tokenizer)
+    if not remote:
+        config_cls, model_cls = FAMILY_CLASSES[family]
+        config = config_cls.from_dict(config_kwargs(config_dict))
+        compare_shapes(expected_shapes(model_cls, config), tensor_shapes(files), str(path))
+    limits = [DOCUMENTED_MAX_LENGTH[family]] + [
+        int(config_dict[k])
+        for k in ("max_sequence_length", "max_position_embeddings")
+        if config_dict.get(k)
+    ]
+    return CheckpointInfo(
+        name=name,
+        path=path,
+        family=family,
+        backend=backend,
+        config=config_dict,
+        tokenizer=tokenizer,
+        mask_id=mask_id,
+        max_length=min(limits),
+        weight_files=tuple(files),
+    )
+
+
 def load_backend(
     spec: Any, device: str | torch.device | None = "cpu", dtype: torch.dtype | str | None = None
 ) -> TransformersBackend:
     """Load a checkpoint directory, `"zoo:<name>"` or `{path, backend, family, name}` as a backend.
 
     dtype (a torch dtype or its name) defaults to float32 on CPU and bfloat16 elsewhere; device
-    None means CPU. Every file and shape check runs before weights are read.
+    None means CPU. Every file and shape check (`inspect_checkpoint`) runs before weights are read.
     """
-    path, backend, family, name = _parse_spec(spec)
-    config_dict = read_config(path)
-    family = family or detect_family(config_dict, path)
-    files = weight_files(path)
-    check_tokenizer_files(path)
+    info = inspect_checkpoint(spec)
     device = torch.device(device or "cpu")
     dtype = parse_dtype(dtype) or default_dtype(device)
-    remote = backend == "hf_remote"
+    remote = info.backend == "hf_remote"
     if remote:
-        check_remote_code(path, config_dict)
-    tokenizer = load_tokenizer(path, family, trust_remote_code=remote)
-    resolve_mask_id(config_dict.get("mask_token_id"), tokenizer)  # fail before reading weights
-    if remote:
-        model = AutoModel.from_pretrained(path, trust_remote_code=True, dtype=dtype)
+        model = AutoModel.from_pretrained(info.path, trust_remote_code=True, dtype=dtype)
     else:
-        config_cls, model_cls = FAMILY_CLASSES[family]
-        config = config_cls.from_dict(config_kwargs(config_dict))
-        compare_shapes(expected_shapes(model_cls, config), tensor_shapes(files), str(path))
-        model = model_cls.from_pretrained(path, config=config, dtype=dtype)
+        config_cls, model_cls = FAMILY_CLASSES[info.family]
+        config = config_cls.from_dict(config_kwargs(info.config))
+        model = model_cls.from_pretrained(info.path, config=config, dtype=dtype)
     model.to(device)
-    return TransformersBackend(model, tokenizer, family, name, remote=remote)
+    return TransformersBackend(model, info.tokenizer, info.family, info.name, remote=remote)
 
 
 def config_kwargs(config_dict: dict) -> dict:
@@ -185,4 +266,12 @@ def config_kwargs(config_dict: dict) -> dict:
     return out
 
 
-__all__ = ["UnknownZooModelError", "list_zoo", "load_backend", "load_tokenizer", "zoo_root"]
+__all__ = [
+    "CheckpointInfo",
+    "UnknownZooModelError",
+    "inspect_checkpoint",
+    "list_zoo",
+    "load_backend",
+    "load_tokenizer",
+    "zoo_root",
+]

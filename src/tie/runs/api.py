@@ -31,6 +31,9 @@ class Api:
     check_methods: Callable[[list[str], list[Any]], None] | None = None
     # (constituents, task, rows, bounds=) -> {name: T} (ensemble.options.calibration=fit)
     fit_calibration: Callable[..., dict[str, float]] | None = None
+    # (spec) -> tie.models.CheckpointInfo: tokenizer, family, context, every file checked, no
+    # weights read; lets tie-run check each canvas before any model loads (tie.runs.canvas)
+    inspect_model: Callable[[Any], Any] | None = None
     # (spec) -> None, raises naming the problem: the constituent exists (zoo member, checkpoint
     # files), checked from file listings before the run dir is written
     check_model: Callable[[Any], None] | None = None
@@ -85,7 +88,7 @@ def default_api() -> Api:
     from tie.ensemble.baselines import check_methods
     from tie.ensemble.calibration import fit_calibration
     from tie.ensemble.injection import run_injection
-    from tie.models import load_backend
+    from tie.models import inspect_checkpoint, load_backend
     from tie.tasks import get_task
     from tie.tracing import make_tracer, merge_ranks
 
@@ -102,6 +105,7 @@ def default_api() -> Api:
         run_injection=run_injection,
         check_methods=check_methods,
         fit_calibration=fit_calibration,
+        inspect_model=inspect_checkpoint,
         check_model=check_model_files,
     )
 

@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any
 from omegaconf import DictConfig, OmegaConf
 
 from tie.runs.api import Api
+from tie.runs.canvas import check_canvases
 from tie.runs.errors import RunConfigError
 from tie.runs.meta import resolved_config, restore_hydra_files, save_hydra_files, write_run_metadata
 from tie.runs.metrics import compute_metrics, injection_metrics
-from tie.runs.plan import RunPlan, build_plan, check_models
+from tie.runs.plan import DATA_KEYS, RunPlan, build_plan, check_models, default_data_dir
 from tie.runs.report import print_summary
 from tie.runs.store import (
     CALIBRATION_FILE,
@@ -31,6 +32,7 @@ from tie.runs.store import (
 )
 from tie.runs.threads import apply_threads
 from tie.runs.tracking import make_tracker
+from tie.tasks.base import TaskDataError
 
 # Lightning (and tie.lit, built on it) is imported only once every check has passed, so a config
 # error is reported in a fraction of a second instead of after Lightning's import (6-15 s).
@@ -49,6 +51,20 @@ def load_rows(task: Any, limit: int | None) -> list[dict[str, Any]]:
     if len(set(ids)) != len(ids):
         raise RunConfigError(f"task {task.name!r} has duplicate problem ids")
     return rows
+
+
+def load_task_rows(cfg: DictConfig, plan: RunPlan, task: Any) -> list[dict[str, Any]]:
+    """`load_rows`; when no data folder was found, the error says where tie-run looked."""
+    try:
+        return load_rows(task, plan.limit)
+    except TaskDataError as err:
+        default = default_data_dir(cfg)
+        if default is None or any(k in plan.task_options for k in DATA_KEYS):
+            raise
+        raise TaskDataError(
+            f"{err} tie-run looked for the folder {default} (set TIE_DATA_DIR or paths.data_dir "
+            f"to the folder holding {default.name}/, or task.options.data_dir=<folder>)"
+        ) from err
 
 
 def calibration_set(plan: RunPlan, api: Api, task: Any, rows: list[dict]) -> Any:
@@ -130,10 +146,12 @@ def evaluate(cfg: DictConfig, api: Api) -> dict[str, Any]:
     run_dir = Path(cfg.paths.output_dir)
 
     task = api.get_task(plan.task_name, **plan.task_options)  # unknown task -> error here
-    rows = load_rows(task, plan.limit)  # missing data files -> error here, before compute
+    rows = load_task_rows(cfg, plan, task)  # missing / malformed data -> error here
     for method in plan.methods:  # unknown option names / values -> error before any model loads
         api.make_options(plan.method_options(method))
     api.make_decode_config(dict(plan.decode))
+    # every canvas from the tokenizers and config alone: block grid, suffix room, context
+    canvases = check_canvases(plan, api, task, rows)
     calibration = calibration_set(plan, api, task, rows)  # held-out rows, before any model loads
     if plan.injection_ratios and api.run_injection is None:
         raise RunConfigError(f"mode=inject: the api {cfg.api!r} has no run_injection")
@@ -173,6 +191,8 @@ def evaluate(cfg: DictConfig, api: Api) -> dict[str, Any]:
             "resumed": resumed,
             "threads": threads,
         }
+        if canvases:
+            extra["canvas"] = canvases
         if getattr(task, "sandbox_isolation", None):  # code tasks: how generated code was confined
             extra["code_sandbox"] = task.sandbox_isolation
         if plan.injection_ratios:

@@ -243,6 +243,29 @@ def injection_ratios(cfg: DictConfig, n_models: int) -> list[float]:
     return [float(r) for r in ratios]
 
 
+DATA_KEYS = ("data_dir", "data_files")
+
+
+def default_data_dir(cfg: DictConfig) -> Path | None:
+    """`<paths.data_dir>/<task.data_subdir>` (TIE_DATA_DIR), None for tasks without data files."""
+    sub = cfg.task.get("data_subdir")
+    data_dir = (cfg.get("paths") or {}).get("data_dir")
+    if not sub or not data_dir:
+        return None
+    return Path(str(data_dir)) / str(sub)
+
+
+def task_options(cfg: DictConfig) -> dict[str, Any]:
+    """`task.options`, with the data route: explicit `data_files` / `data_dir` win; else the
+    task's folder under `paths.data_dir` when it exists (else the task's own fallback: the hub,
+    a bundled copy, or a clear error offline). Null options (the task's default) are not passed."""
+    options = {k: v for k, v in _container(cfg.task.get("options")).items() if v is not None}
+    default = default_data_dir(cfg)
+    if not any(k in options for k in DATA_KEYS) and default is not None and default.is_dir():
+        options["data_dir"] = str(default)
+    return options
+
+
 def build_plan(cfg: DictConfig) -> RunPlan:
     """Validate everything that can be checked without loading a model."""
     entries = [str(e) for e in (cfg.get("models") or [])]
@@ -299,7 +322,7 @@ def build_plan(cfg: DictConfig) -> RunPlan:
         options=options,
         decode=decode,
         task_name=str(cfg.task.name),
-        task_options=_container(cfg.task.get("options")),
+        task_options=task_options(cfg),
         limit=limit,
         batch_size=int(data.batch_size),
         placement=str(cfg.get("placement", "shared")),

@@ -97,20 +97,32 @@ class BenchmarkTask(Task):
         limit: int | None = None,
         reasoning_len: int | None = None,
         answer_len: int | None = None,
+        gen_length: int | None = None,
     ) -> None:
         if limit is not None and (
             not isinstance(limit, int) or isinstance(limit, bool) or limit < 1
         ):
             raise ValueError(f"limit must be a positive integer or None, got {limit!r}")
-        for label, value in (("reasoning_len", reasoning_len), ("answer_len", answer_len)):
+        for label, value in (
+            ("reasoning_len", reasoning_len),
+            ("answer_len", answer_len),
+            ("gen_length", gen_length),
+        ):
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"{label} must be a positive integer, got {value!r}")
+        if reasoning_len is not None and gen_length is not None:
+            raise ValueError("give gen_length (reasoning = the rest) or reasoning_len, not both")
         self.data_files = data_files
         self.data_dir = data_dir
         self.limit = limit
-        self.budget = CanvasBudget(
-            reasoning_len or self.default_budget.reasoning_len,
-            answer_len or self.default_budget.answer_len,
+        answer = answer_len or self.default_budget.answer_len
+        # a fixed reasoning length replaces the paper's generation length (testbed-style budget)
+        self.budget = (
+            CanvasBudget(reasoning_len=reasoning_len, answer_len=answer)
+            if reasoning_len is not None
+            else CanvasBudget(
+                answer_len=answer, gen_length=gen_length or self.default_budget.gen_length
+            )
         )
         self.origin: str | None = None  # where the last load() read from
 

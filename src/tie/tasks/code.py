@@ -97,7 +97,7 @@ def pass_at_k(n: int, c: int, k: int) -> float:
 
 class CodeTask(BenchmarkTask):
     answer_suffix = FENCE
-    default_budget = CanvasBudget(reasoning_len=64, answer_len=448)  # gen length 512 [ours: split]
+    default_budget = CanvasBudget(answer_len=448, gen_length=512)  # paper: 512 [ours: answer 448]
 
     def __init__(
         self, *args: Any, timeout_s: float = 3.0, sandbox: str | None = None, **kwargs: Any

@@ -49,7 +49,7 @@ class GSM8KTask(BenchmarkTask):
         local_names=("test.jsonl", "test.parquet"),
         how_to_get="openai/grade-school-math has it as grade_school_math/data/test.jsonl.",
     )
-    default_budget = CanvasBudget(reasoning_len=224, answer_len=32)  # gen length 256 [ours: split]
+    default_budget = CanvasBudget(answer_len=32, gen_length=256)  # paper: 256 [ours: answer 32]
 
     def convert_row(self, raw: dict[str, Any], index: int) -> dict[str, Any]:
         question = text_field(raw, "question")

@@ -129,7 +129,7 @@ class MultipleChoiceTask(BenchmarkTask):
     """Rows carry `question`, `choices` (list[str]) and `gold` (a letter)."""
 
     answer_suffix = "Answer:"
-    default_budget = CanvasBudget(reasoning_len=112, answer_len=16)  # gen length 128 [ours: split]
+    default_budget = CanvasBudget(answer_len=16, gen_length=128)  # paper: 128 [ours: answer 16]
 
     def build_prompt(self, row: dict[str, Any]) -> str:
         return render_prompt(row["question"], list(row["choices"]))
