@@ -15,7 +15,10 @@ from safetensors import safe_open
 
 WEIGHTS = "model.safetensors"
 WEIGHTS_INDEX = "model.safetensors.index.json"
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
+TOKENIZER_JSON = "tokenizer.json"
+TOKENIZER_CONFIG = "tokenizer_config.json"
+SLOW_VOCAB_FILES = ("vocab.json", "merges.txt")
+TOKENIZER_FILES = (TOKENIZER_JSON, TOKENIZER_CONFIG)
 
 
 class CheckpointError(ValueError):
@@ -57,9 +60,23 @@ def weight_files(path: Path) -> list[Path]:
 
 
 def check_tokenizer_files(path: Path) -> None:
-    if not any((path / name).is_file() for name in TOKENIZER_FILES):
+    """The tokenizer's settings and its vocabulary must both be there, named if missing.
+
+    Settings: `tokenizer_config.json`. Vocabulary: `tokenizer.json` (fast layout, e.g. LLaDA) or
+    `vocab.json` + `merges.txt` (the slow BPE layout of Dream's `tokenization_dream.py`).
+    """
+    missing = [] if (path / TOKENIZER_CONFIG).is_file() else [TOKENIZER_CONFIG]
+    if not (path / TOKENIZER_JSON).is_file():
+        slow = [name for name in SLOW_VOCAB_FILES if not (path / name).is_file()]
+        if len(slow) == len(SLOW_VOCAB_FILES):
+            missing.append(f"{TOKENIZER_JSON} (or {' + '.join(SLOW_VOCAB_FILES)})")
+        elif slow:
+            missing.append(
+                f"{slow[0]} (needed with {' + '.join(SLOW_VOCAB_FILES)} when there is no {TOKENIZER_JSON})"
+            )
+    if missing:
         raise CheckpointError(
-            f"checkpoint {str(path)!r} is missing tokenizer files: need one of {list(TOKENIZER_FILES)}"
+            f"checkpoint {str(path)!r} is missing tokenizer file(s): {', '.join(missing)}"
         )
 
 

@@ -28,8 +28,15 @@ DOCUMENTED_MAX_LENGTH = {"llada": 4096, "dream": 2048}
 
 
 def _token_id(tokenizer: PreTrainedTokenizerBase, token: str) -> int | None:
-    """Id of `token` if it is a real entry of the vocabulary (not mapped to unk)."""
-    return tokenizer.get_vocab().get(token)
+    """Id of `token` if it is a real entry of the vocabulary (not mapped to unk).
+
+    One lookup, not `get_vocab()`: that builds the whole vocabulary dict (150k entries for the
+    published tokenizers, over a second each time), and this runs for every end token at load.
+    """
+    found = tokenizer.convert_tokens_to_ids(token)
+    if found is None or tokenizer.convert_ids_to_tokens(int(found)) != token:
+        return None
+    return int(found)
 
 
 def resolve_mask_id(config_mask_id: int | None, tokenizer: PreTrainedTokenizerBase) -> int:
