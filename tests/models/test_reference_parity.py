@@ -14,21 +14,25 @@ compare every other position and check ours filled the left-over ones.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from safetensors.torch import load_file
 from tie_models_helpers import make_tokenizer
 
 from tie.decoding import CanvasLayout, DecodeConfig, Decoder
 from tie.decoding.canvas import assemble
 from tie.decoding.state import DecodeState
+from tie.models import load_backend
 from tie.models.loading import FAMILY_CLASSES, config_kwargs
 from tie.models.native import TransformersBackend
 
 FIX = Path(__file__).parent / "fixtures" / "parity"
+ROOT = Path(__file__).resolve().parents[2]
 META = json.loads((FIX / "goldens.json").read_text())
 GOLD = load_file(str(FIX / "goldens.safetensors"))
 HEADS = {"llada": "model.transformer.ff_out.weight", "dream": "lm_head.weight"}
@@ -92,6 +96,7 @@ def test_goldens_come_from_the_authors_code():
         "LLaDA generate.py",
         "Fast-dLLM generate (threshold)",
         "Dream diffusion_generate",
+        "LLaDA generate.py on the zoo",
     }
     assert sum((FIX / f).stat().st_size for f in ("goldens.safetensors", "goldens.json")) < 1e6
 
@@ -228,3 +233,52 @@ def test_forbidding_the_mask_id_departs_from_the_reference_on_mask_prone_weights
         filled = ref != backend.mask_id
         departed += not torch.equal(ours[filled], ref[filled])
     assert departed > 0
+
+
+# -- the shipped zoo under decoding=default -----------------------------------------------------
+
+
+@functools.cache
+def zoo_backend(name: str):
+    return load_backend(f"zoo:{name}")
+
+
+def default_decoding() -> dict:
+    """conf/decoding/default.yaml as DecodeConfig options (the run-level keys dropped)."""
+    raw = yaml.safe_load((ROOT / "conf" / "decoding" / "default.yaml").read_text())
+    return {k: v for k, v in raw.items() if k not in ("name", "gen_length", "seed", "defaults")}
+
+
+@pytest.mark.parametrize(
+    "case",
+    [c for c in cases(reference="LLaDA generate.py on the zoo") if c["block_length"] == 16],
+    ids=case_id,
+)
+def test_decoding_default_reproduces_llada_generate_on_the_zoo(case):
+    # decoding=default: blocks of 16, one token per step (steps null) -- LLaDA's steps = gen
+    options = default_decoding()
+    assert options["block_length"] == 16 and options["steps"] is None
+    assert case["steps"] == case["gen_length"]
+    backend = zoo_backend(case["model"])
+    ids, am = (
+        GOLD[f"zoo/{case['model']}/{case['inputs']}_ids"],
+        GOLD[f"zoo/{case['model']}/{case['inputs']}_mask"],
+    )
+    ours, _ = decode(backend, ids, am, case["gen_length"], **options)
+    assert torch.equal(ours, GOLD[case["tokens"]])
+
+
+@pytest.mark.parametrize(
+    "case",
+    [c for c in cases(reference="LLaDA generate.py on the zoo") if c["block_length"] != 16],
+    ids=case_id,
+)
+def test_zoo_reference_settings(case):
+    backend = zoo_backend(case["model"])
+    ids, am = (
+        GOLD[f"zoo/{case['model']}/{case['inputs']}_ids"],
+        GOLD[f"zoo/{case['model']}/{case['inputs']}_mask"],
+    )
+    options = {**default_decoding(), "block_length": case["block_length"], "steps": case["steps"]}
+    ours, _ = decode(backend, ids, am, case["gen_length"], **options)
+    assert_same_tokens(ours, GOLD[case["tokens"]], backend.mask_id)
