@@ -26,7 +26,7 @@ alternates (every relay crosses tokenizers: the worst case), the kept characters
 real bridge keeps; a problem leaves the cycle by the engine's budget rule when a member has spent
 one forward per generated token (256) before the text is complete.
 
-    .venv/bin/python experiments/relay_fidelity/measure.py            # the README table
+    .venv/bin/python experiments/relay_fidelity/measure.py --per-file 6   # the README table
     .venv/bin/python experiments/relay_fidelity/measure.py --per-file 3 --rules drop  # quick
 """
 
@@ -360,7 +360,7 @@ def main(argv=None) -> int:
     from tie.ensemble.options import BRIDGE_GAPS
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--per-file", type=int, default=12, help="generations per shard (9 shards)")
+    p.add_argument("--per-file", type=int, default=6, help="generations per shard (9 shards)")
     p.add_argument("--rules", nargs="+", default=list(BRIDGE_GAPS), choices=BRIDGE_GAPS)
     p.add_argument("--out", type=Path, default=None, help="write the rows as JSON here")
     args = p.parse_args(argv)
