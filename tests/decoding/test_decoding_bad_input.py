@@ -86,6 +86,11 @@ def test_prompt_containing_mask_id(guarded):
         ({"k": 0}, "k must be"),
         ({"eos_answer_cap": 0}, "eos_answer_cap"),
         ({"rounding": "floor"}, "rounding"),
+        ({"policy": "dream", "top_p": 0.0}, "top_p must be"),
+        ({"policy": "dream", "top_k": 0}, "top_k must be"),
+        ({"policy": "dream", "alg_temp": -1.0}, "alg_temp must be"),
+        ({"top_p": 0.9}, "top_p apply to the Dream policies"),
+        ({"policy": "threshold", "top_k": 5, "alg_temp": 0.5}, "top_k, alg_temp apply"),
     ],
 )
 def test_bad_config_values(kwargs, match):

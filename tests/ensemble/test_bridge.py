@@ -123,3 +123,25 @@ def test_unknown_gap_rule_is_named():
         translate_region(_enc(a, "ab"), a, 4, b, gaps="nope")
     with pytest.raises(ValueError, match="bridge_gaps"):
         EnsembleOptions(bridge_gaps="nope")
+
+
+def test_chars_rule_sizes_gaps_by_the_token_ratio_of_the_committed_text():
+    a, b = make_scripted_backend("a"), make_scripted_backend("b")
+    m, mb = a.mask_id, b.mask_id
+    # variant b spells "the" as one token, a as three: on "the the" b needs 3 tokens, a 7
+    assert len(_enc(b, "the the")) == 3 and len(_enc(a, "the the")) == 7
+    src = _enc(a, "the the") + [m] * 7 + _enc(a, "x") + [m] * 3
+    offsets, _ = translate_region(src, a, 16, b, gaps="offsets")
+    chars, stats = translate_region(src, a, 16, b, gaps="chars")
+    # committed text: 8 a-tokens, 4 b-tokens: the 7-mask gap becomes round(7 * 4 / 8) = 4 masks
+    assert offsets == _enc(b, "the the") + [mb] * 7 + _enc(b, "x") + [mb] * 5
+    assert chars == _enc(b, "the the") + [mb] * 4 + _enc(b, "x") + [mb] * 8
+    assert (stats.tokens_dropped, stats.tokens_truncated, stats.roundtrip_mismatch) == (0, 0, False)
+    # one character per token on both sides around the gap: the same as "offsets"
+    src = _enc(a, "ab") + [m, m] + _enc(a, "cd") + [m]
+    assert translate_region(src, a, 8, b, gaps="chars") == translate_region(
+        src, a, 8, b, gaps="offsets"
+    )
+    # a single masked source slot never vanishes, however short the target spelling
+    src = _enc(a, "the") + [m] + _enc(a, "z") + [m]
+    assert translate_region(src, a, 6, b, gaps="chars")[0][1] == mb

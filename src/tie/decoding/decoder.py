@@ -5,8 +5,9 @@ Each step: (1) refresh the schedule of rows whose first masked block changed (or
 token and a confidence at the masked positions of each row's current block only, (5) commit per
 the policy. Vectorised over rows; nothing loops per problem. The forward runs under
 `torch.inference_mode()`; the rest under `no_grad`, so states and signals stay ordinary tensors
-that callers may edit in place. Tokens the model assigns to the mask
-id are never chosen (trained MDLMs never predict it; this keeps untrained ones from stalling).
+that callers may edit in place. As in the references, the mask id may be the chosen token (a
+commit that leaves the position masked) unless `DecodeConfig.forbid_mask_token`; steps past a
+block's budget never choose it, so decoding always ends.
 """
 
 from __future__ import annotations
@@ -17,8 +18,14 @@ from typing import NamedTuple
 import torch
 
 from tie.decoding.canvas import CanvasLayout, require_mask_id
-from tie.decoding.config import DecodeConfig, DecodeInputError
-from tie.decoding.schedule import BlockPlan, dream_quota, llada_quota, plan_blocks
+from tie.decoding.config import DREAM_POLICIES, DecodeConfig, DecodeInputError
+from tie.decoding.schedule import (
+    BlockPlan,
+    dream_quota,
+    dream_transfer_prob,
+    llada_quota,
+    plan_blocks,
+)
 from tie.decoding.signals import StepSignals, answer_stats, empty_signals
 from tie.decoding.state import DecodeState
 from tie.models.backend import accepts_span, logits_span
@@ -246,10 +253,11 @@ class Decoder:
         return gen, tracked, gen_p1
 
     def _window_logits(self, logits: torch.Tensor, win: Window, lo: int) -> torch.Tensor:
-        """The current block's logits [B, bl, V] in float32, the mask id never a candidate."""
+        """The current block's logits [B, bl, V] in float32 (the mask id -inf if forbidden)."""
         wpos = win.pos if lo == 0 else win.pos - lo
         wl = logits.gather(1, wpos[..., None].expand(-1, -1, logits.shape[-1])).float()
-        wl[..., self.mask_id] = float("-inf")
+        if self.config.forbid_mask_token:
+            wl[..., self.mask_id] = float("-inf")
         return wl
 
     def _layout_plan(self, layout: CanvasLayout) -> BlockPlan:
@@ -348,31 +356,20 @@ class Decoder:
             reasoning_open = (x[:, r0:r1] == self.mask_id).any(1)
             cand &= (pos < state.layout.answer[0]) | ~reasoning_open[:, None]
 
-        # (4) token and confidence
-        if cfg.temperature > 0:
-            u = torch.rand(
-                wl.shape, dtype=torch.float64, generator=self._noise_gen(state), device=wl.device
-            )
-            gumbel = -torch.log(-torch.log(u.clamp(min=1e-300)))
-            x0 = (wl.double() / cfg.temperature + gumbel).argmax(-1)
-        else:
-            x0 = wl.argmax(-1)
-        conf = self._confidence(state, wl, x0)
-        if cfg.suppress_eos_confidence:
-            supp = torch.isin(x0, self.eos)
-            conf = conf.masked_fill(supp, SUPPRESSED)
-        key = torch.where(cand, conf, float("-inf"))
-        order = key.argsort(dim=-1, descending=True, stable=True)
-
-        # (5) commit: the top-`quota` candidates (threshold: every confident one, and the best)
-        if cfg.schedule == "threshold":
-            sure = conf >= cfg.threshold
-            if cfg.suppress_eos_confidence:
-                sure &= ~supp
-            best = torch.zeros_like(cand).scatter_(1, order[:, :1], True)
-            sel = cand & (sure | best)
-        else:
-            sel = cand & torch.zeros_like(cand).scatter_(1, order, ar_b < quota[:, None])
+        # (4)-(5) token, confidence and the committed positions. Past a block's step budget the
+        # mask id is never chosen (the references stop there; we finish the block).
+        over = blk_step >= blk_spb if cfg.schedule not in ("threshold", "topk") else None
+        x0, sel = self._pick(state, x, wl, cand, pos, quota, blk_step, blk_spb, over)
+        if over is None and not cfg.forbid_mask_token:
+            # threshold/topk: a row whose every commit is the mask id would repeat this step
+            # forever (the references hang); pick again for it with the mask id forbidden
+            stall = cand.any(-1) & ~(sel & (x0 != self.mask_id)).any(-1)
+            if bool(stall.any()):
+                x0b, selb = self._pick(state, x, wl, cand, pos, quota, blk_step, blk_spb, stall)
+                x0 = torch.where(stall[:, None], x0b, x0)
+                sel = torch.where(stall[:, None], selb, sel)
+        spent = sel  # a commit of the mask id spends quota but leaves the position masked
+        sel = sel & (x0 != self.mask_id)
         if ragged:  # clamped window slots repeat seq - 1: write the committed ones only
             ri, ci = sel.nonzero(as_tuple=True)
             row_ids = ri if rows is None else rows[ri]
@@ -382,7 +379,7 @@ class Decoder:
         else:
             state.x[rows] = x.scatter_(1, pos, torch.where(sel, x0, xw))
         if cfg.schedule == "llada":
-            carry = torch.where(blk_step < blk_spb, (quota - sel.sum(-1)).clamp(min=0), zero)
+            carry = torch.where(blk_step < blk_spb, (quota - spent.sum(-1)).clamp(min=0), zero)
         blk_step = blk_step + 1
         if rows is None:
             state.cur_block, state.blk_n, state.blk_spb = cur, blk_n, blk_spb
@@ -403,6 +400,124 @@ class Decoder:
             committed[rows] = torch.zeros_like(x, dtype=torch.bool).scatter_(1, pos, sel)
         return committed
 
+    def _pick(
+        self, state, x, wl, cand, pos, quota, blk_step, blk_spb, no_mask: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(x0 [b, bl], sel [b, bl]): each window slot's token and the slots to commit.
+
+        `no_mask` [b] (or None): rows whose choice must not be the mask id."""
+        cfg = self.config
+        if not cfg.forbid_mask_token and no_mask is not None and bool(no_mask.any()):
+            wl = wl.clone()
+            wl[no_mask, :, self.mask_id] = float("-inf")
+        if cfg.policy in DREAM_POLICIES and cfg.dream_confidence != "random":
+            return self._dream_pick(state, x, wl, cand, pos, quota, blk_step, blk_spb)
+        if cfg.temperature > 0:
+            u = torch.rand(
+                wl.shape, dtype=torch.float64, generator=self._noise_gen(state), device=wl.device
+            )
+            gumbel = -torch.log(-torch.log(u.clamp(min=1e-300)))
+            x0 = (wl.double() / cfg.temperature + gumbel).argmax(-1)
+        else:
+            x0 = wl.argmax(-1)
+        conf = self._confidence(state, wl, x0)
+        if cfg.suppress_eos_confidence:
+            supp = torch.isin(x0, self.eos)
+            conf = conf.masked_fill(supp, SUPPRESSED)
+        key = torch.where(cand, conf, float("-inf"))
+        order = key.argsort(dim=-1, descending=True, stable=True)
+        if cfg.schedule == "threshold":  # every confident candidate, and the best
+            sure = conf >= cfg.threshold
+            if cfg.suppress_eos_confidence:
+                sure &= ~supp
+            best = torch.zeros_like(cand).scatter_(1, order[:, :1], True)
+            return x0, cand & (sure | best)
+        _, ar_b = self._aranges(x.shape[0], wl.shape[1], x.device)
+        return x0, cand & torch.zeros_like(cand).scatter_(1, order, ar_b < quota[:, None])
+
+    def _dream_pick(
+        self, state, x, wl, cand, pos, quota, blk_step, blk_spb
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Dream's `_sample` step over the window: `sample_tokens` on the masked slots (row-major,
+        as `logits[mask_index]`), then the top-`quota` (or `alg_temp`-sampled) confident slots;
+        `dream_origin`: each masked slot commits with probability 1 - s/t (the last step: all)."""
+        cfg = self.config
+        # Dream's arithmetic runs in the logits' dtype (the model's): bfloat16 logits cast to
+        # float32 and back are exact, so a bfloat16 model gets bfloat16 softmax and ranking
+        dtype = getattr(self.backend, "dtype", torch.float32)
+        if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+            dtype = torch.float32
+        flat = wl[cand].to(dtype)  # [N, V] in Dream's order
+        if cfg.policy == "dream_origin":
+            p = dream_transfer_prob(blk_spb, blk_step, cfg.dream_eps).to(wl.device)
+            row_of = cand.nonzero()[:, 0]
+            u = torch.rand(flat.shape[0], generator=self._noise_gen(state), device=wl.device)
+            go = u < p[row_of]
+            _, tok = self._sample_tokens(state, flat[go], need_conf=False)
+            x0 = torch.full(cand.shape, self.mask_id, dtype=torch.long, device=wl.device)
+            sub = torch.full((flat.shape[0],), self.mask_id, dtype=torch.long, device=wl.device)
+            sub[go] = tok
+            x0[cand] = sub
+            sel = torch.zeros_like(cand)
+            sel[cand] = go
+            return x0, sel
+        conf_flat, tok = self._sample_tokens(state, flat)
+        x0 = torch.full(cand.shape, self.mask_id, dtype=torch.long, device=wl.device)
+        x0[cand] = tok
+        conf = torch.full(cand.shape, float("-inf"), dtype=dtype, device=wl.device)
+        conf[cand] = conf_flat
+        # Dream ranks (or, with alg_temp, draws) over the whole canvas [B, L] with -inf off the
+        # masks; doing the same keeps its tie order (one-hot distributions under top-p tie a lot)
+        full = torch.full(x.shape, float("-inf"), dtype=dtype, device=wl.device)
+        full.scatter_(1, pos, conf)
+        if cfg.alg_temp:
+            full = torch.softmax(full / cfg.alg_temp, dim=-1)
+        sel = torch.zeros_like(cand)
+        q = quota.tolist()
+        groups = [list(range(len(q)))] if len(set(q)) == 1 else [[r] for r in range(len(q))]
+        for rows_ in groups:  # one call for the batch when quotas agree (Dream's case)
+            n = min(q[rows_[0]], int(cand[rows_].sum(-1).min()))
+            if n <= 0:
+                continue
+            if cfg.alg_temp:
+                idx = torch.multinomial(full[rows_], n, generator=self._noise_gen(state))
+            else:
+                idx = torch.topk(full[rows_], n).indices
+            hit = torch.zeros(len(rows_), x.shape[1], dtype=torch.bool, device=wl.device)
+            hit.scatter_(1, idx, True)
+            sel[rows_] = hit.gather(1, pos[rows_])
+        return x0, sel & cand
+
+    def _sample_tokens(
+        self, state, logits: torch.Tensor, need_conf: bool = True
+    ) -> tuple[torch.Tensor | None, torch.Tensor]:
+        """Dream's `sample_tokens` on `logits` [N, V]: (confidence, token)."""
+        cfg = self.config
+        if logits.shape[0] == 0:
+            empty = torch.zeros(0, device=logits.device)
+            return empty, torch.zeros(0, dtype=torch.long, device=logits.device)
+        if cfg.temperature > 0:
+            logits = logits / cfg.temperature
+        if cfg.top_p is not None and cfg.top_p < 1:
+            logits = top_p_logits(logits, cfg.top_p)
+        if cfg.top_k is not None:
+            logits = top_k_logits(logits, cfg.top_k)
+        probs = torch.softmax(logits, dim=-1)
+        if cfg.temperature > 0:
+            norm = probs / probs.sum(-1, keepdim=True)  # torch.distributions.Categorical's
+            tok = torch.multinomial(norm, 1, True, generator=self._noise_gen(state))[:, 0]
+            conf = probs.gather(-1, tok[:, None])[:, 0]
+        else:
+            conf, tok = probs.max(dim=-1)
+        if not need_conf:
+            return None, tok
+        if cfg.dream_confidence == "margin":
+            top = probs.sort(dim=-1, descending=True).values
+            conf = top[:, 0] - top[:, 1]
+        elif cfg.dream_confidence == "entropy":
+            conf = (probs * torch.log(probs + 1e-10)).sum(-1)
+        return conf, tok
+
     def _confidence(self, state, wl: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
         """Ranking score at each window position, from the untempered distribution."""
         kind = self.config.confidence
@@ -416,3 +531,22 @@ class Decoder:
             top = p.topk(2, dim=-1).values
             return top[..., 0] - top[..., 1]
         return torch.where(p > 0, p * logp, torch.zeros_like(p)).sum(-1)  # -entropy
+
+
+def top_p_logits(logits: torch.Tensor, top_p: float) -> torch.Tensor:
+    """Nucleus filter as Dream's `top_p_logits`: drop tokens past cumulative probability top_p
+    (the first one always stays), filling them with the dtype's minimum."""
+    sorted_logits, sorted_idx = torch.sort(logits, descending=True)
+    cum = torch.cumsum(torch.softmax(sorted_logits, dim=-1), dim=-1)
+    drop = cum > top_p
+    drop[..., 1:] = drop[..., :-1].clone()
+    drop[..., 0] = False
+    mask = torch.zeros_like(logits, dtype=torch.bool).scatter_(-1, sorted_idx, drop)
+    return logits.masked_fill(mask, torch.finfo(logits.dtype).min)
+
+
+def top_k_logits(logits: torch.Tensor, top_k: int) -> torch.Tensor:
+    """Keep the top_k logits (ties with the k-th kept), as Dream's `top_k_logits`."""
+    k = min(top_k, logits.shape[-1])
+    kth = torch.topk(logits, k)[0][..., -1, None]
+    return logits.masked_fill(logits < kth, torch.finfo(logits.dtype).min)

@@ -29,6 +29,10 @@ def generate(
     rounding: str = "strict",
     dream_eps: float = 1e-3,
     dream_confidence: str = "entropy",
+    forbid_mask_token: bool = False,
+    top_p: float | None = None,
+    top_k: int | None = None,
+    alg_temp: float | None = None,
 ) -> torch.LongTensor:
     """Return the canvas `[B, P + gen_length]` (prompt included), every mask decoded.
 
@@ -51,6 +55,10 @@ def generate(
         rounding=rounding,
         dream_eps=dream_eps,
         dream_confidence=dream_confidence,
+        forbid_mask_token=forbid_mask_token,
+        top_p=top_p,
+        top_k=top_k,
+        alg_temp=alg_temp,
     )
     mask_id = require_mask_id(backend)
     input_ids = torch.as_tensor(input_ids)

@@ -86,6 +86,19 @@ def dream_quota(
     return torch.where(i >= spb - 1, remaining, n)
 
 
+def dream_transfer_prob(spb: torch.Tensor, i: torch.Tensor, eps: float) -> torch.Tensor:
+    """Dream `origin`: each masked position commits at step i with probability 1 - t[i+1] / t[i]
+    (float32, like the reference); the last step (and any later one) commits every one."""
+    p = torch.ones(spb.shape, dtype=torch.float32)
+    for s in spb.unique().tolist():
+        ts = _timesteps(int(s), eps)
+        rows = (spb == s) & (i < s - 1)
+        if rows.any():
+            idx = i[rows].cpu()
+            p[rows.cpu()] = 1 - ts[idx + 1] / ts[idx]
+    return p
+
+
 def dream_schedule(n: int, steps: int, eps: float = 1e-3) -> list[int]:
     """Counts Dream commits per step for n masks when every count can be honoured."""
     out, left = [], n

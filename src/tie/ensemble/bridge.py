@@ -10,6 +10,11 @@ translation reports what it lost.
 run is translated on its own and placed after as many target masks as the gap had source masks
 (exact when both vocabularies spell one character per token around the gap; otherwise the runs
 keep their order and the gaps their token width).
+
+`gaps="chars"` keeps the runs too but sizes each gap in target tokens: the gap's source masks
+times the ratio of target to source tokens on the region's committed text (the two vocabularies'
+characters per token measured where both spell the same text, instead of assuming one to one);
+text is decoded without tokenization-space clean-up, which is exact for byte-level BPE.
 """
 
 from __future__ import annotations
@@ -116,8 +121,8 @@ def translate_region(
     """One region of `src` tokens -> `length` target tokens (text, then EOS or masks)."""
     if gaps not in BRIDGE_GAPS:
         raise ValueError(f"unknown bridge gap rule {gaps!r}; expected one of {BRIDGE_GAPS}")
-    if gaps == "offsets" and _tail_after_gap(ids, src):
-        return _translate_runs(ids, src, length, tgt)
+    if gaps in ("offsets", "chars") and _tail_after_gap(ids, src):
+        return _translate_runs(ids, src, length, tgt, scale_gaps=gaps == "chars")
     text, closed, dropped = committed_text(ids, src.tokenizer, src.mask_id, src.eos_ids)
     new = _encode(tgt, text)
     truncated = max(0, len(new) - length)
@@ -127,19 +132,43 @@ def translate_region(
     return new + [fill] * (length - len(new)), BridgeStats(dropped, truncated, back != text)
 
 
-def _translate_runs(ids: list[int], src, length: int, tgt) -> tuple[list[int], BridgeStats]:
+def _decode(backend, ids: list[int], exact: bool) -> str:
+    if not ids:
+        return ""
+    if exact:
+        return backend.tokenizer.decode(
+            ids, skip_special_tokens=True, clean_up_tokenization_spaces=False
+        )
+    return backend.tokenizer.decode(ids, skip_special_tokens=True)
+
+
+def _gap_ratio(runs, src, tgt) -> float:
+    """Target tokens per source token on the committed text of the runs (1 when empty)."""
+    eos = set(src.eos_ids)
+    kept = [[t for t in run if t not in eos] for _, _, run in runs]
+    n_src = sum(map(len, kept))
+    n_tgt = sum(len(_encode(tgt, _decode(src, r, True))) for r in kept if r)
+    return n_tgt / n_src if n_src and n_tgt else 1.0
+
+
+def _translate_runs(
+    ids: list[int], src, length: int, tgt, scale_gaps: bool = False
+) -> tuple[list[int], BridgeStats]:
     """`gaps="offsets"`: each committed run after its gap's width in target masks; an EOS inside
-    a run closes the region there (as in the prefix rule)."""
+    a run closes the region there (as in the prefix rule). `scale_gaps` ("chars"): gap widths
+    scaled by the target/source token ratio of the committed text (at least one mask)."""
     eos, out, dropped, mismatch, closed = set(src.eos_ids), [], 0, False, False
-    for gap, start, run in _runs(ids, src.mask_id):
-        out += [tgt.mask_id] * gap
+    runs = _runs(ids, src.mask_id)
+    ratio = _gap_ratio(runs, src, tgt) if scale_gaps else 1.0
+    for gap, start, run in runs:
+        out += [tgt.mask_id] * (max(1, round(gap * ratio)) if gap and scale_gaps else gap)
         end = next((j for j, t in enumerate(run) if t in eos), None)
         if end is not None:  # closed: committed non-EOS tokens from here on are dropped
             dropped += sum(t != src.mask_id and t not in eos for t in ids[start + end :])
             run, closed = run[:end], True
-        text = src.tokenizer.decode(run, skip_special_tokens=True) if run else ""
+        text = _decode(src, run, scale_gaps)
         new = _encode(tgt, text)
-        mismatch |= (tgt.tokenizer.decode(new, skip_special_tokens=True) if new else "") != text
+        mismatch |= _decode(tgt, new, scale_gaps) != text
         out += new
         if closed:
             break

@@ -16,7 +16,7 @@ FINAL_SELECTIONS = ("lowest_tcc", "best_model", "most_selected")
 TIE_BREAKS = ("own_top1", "tracked_top1", "incumbent", "model_order", "random")
 ON_COMPLETE = ("finish_independently", "relay_then_finish")
 SELECTION_TCC = ("whole_decode", "last_round")
-BRIDGE_GAPS = ("drop", "offsets")  # tie.ensemble.bridge: tokens after a gap
+BRIDGE_GAPS = ("drop", "offsets", "chars")  # tie.ensemble.bridge: tokens after a gap
 # positions the token change count reads: A(t) (TIE_SPEC) | A(t) plus the masked reasoning
 # positions of the block being written
 CHANGE_POSITIONS = ("answer", "answer_and_block")
@@ -65,7 +65,7 @@ class EnsembleOptions:
     gating: GatingOptions | dict[str, Any] | None = None
     calibration: dict[str, float] | None = None  # per-model temperature for logit metrics
     trace_steps: bool = True
-    bridge_gaps: str = "drop"  # cross-tokenizer relay, tokens after a gap: drop | offsets
+    bridge_gaps: str = "drop"  # cross-tokenizer relay, tokens after a gap: drop | offsets | chars
     # The n steps of a round show the answer's reaction to only n - 1 of the round's commits; True
     # adds one forward per member at the end of each relayed round of `tie:tcc` (no commit, counted
     # in NFE) so the token change count also sees the reaction to the last one [ours].

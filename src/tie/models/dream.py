@@ -2,7 +2,8 @@
 
 Architecture (from the authors' modeling code, DreamLM/Dream): Qwen2 layout run without a causal mask:
 q/k/v projections with bias, `o_proj` without, RMSNorm, SwiGLU MLP, grouped-query attention, RoPE on
-explicit position ids (computed from the attention mask for left padding). Parameter names match the
+explicit position ids (computed from the attention mask for left padding), rotated in the model dtype
+(Qwen2's arithmetic: bfloat16 in bfloat16). Parameter names match the
 published checkpoints (`model.embed_tokens`, `model.layers.{i}.self_attn.*`, `model.norm`, `lm_head`).
 The raw output at position i-1 predicts token i (the "shift"); the backend realigns it.
 """
@@ -84,8 +85,9 @@ class DreamAttention(nn.Module):
     def forward(
         self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor | None
     ) -> torch.Tensor:
-        q = apply_rope(split_heads(self.q_proj(x), self.n_heads), cos, sin)
-        k = apply_rope(split_heads(self.k_proj(x), self.n_kv_heads), cos, sin)
+        # Dream rotates in the model dtype (cos/sin cast to it), not in float32 as LLaDA does
+        q = apply_rope(split_heads(self.q_proj(x), self.n_heads), cos, sin, full_precision=False)
+        k = apply_rope(split_heads(self.k_proj(x), self.n_kv_heads), cos, sin, full_precision=False)
         v = split_heads(self.v_proj(x), self.n_kv_heads)
         return self.o_proj(attend(q, k, v, mask))
 

@@ -43,8 +43,17 @@ def rope_cos_sin(
     return emb.cos(), emb.sin()
 
 
-def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotate x [B, H, L, D] in float32 ("rotate half": pairs are (i, i + D/2)), cast back."""
+def apply_rope(
+    x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, full_precision: bool = True
+) -> torch.Tensor:
+    """Rotate x [B, H, L, D] ("rotate half": pairs are (i, i + D/2)).
+
+    `full_precision`: in float32, cast back (LLaDA's `rope_full_precision`); False: in x's dtype
+    with cos/sin cast to it, as Dream's (Qwen2's) code does in bfloat16."""
+    if not full_precision and x.dtype != torch.float32:
+        half = x.shape[-1] // 2
+        rotated = torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+        return x * cos.to(x.dtype) + rotated * sin.to(x.dtype)
     x32 = x.float()
     half = x32.shape[-1] // 2
     rotated = torch.cat((-x32[..., half:], x32[..., :half]), dim=-1)
