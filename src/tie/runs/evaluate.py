@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from omegaconf import DictConfig, OmegaConf
 
 from tie.runs.api import Api
-from tie.runs.canvas import check_canvases
 from tie.runs.errors import RunConfigError
 from tie.runs.meta import resolved_config, restore_hydra_files, save_hydra_files, write_run_metadata
 from tie.runs.metrics import compute_metrics, injection_metrics
@@ -151,6 +150,8 @@ def evaluate(cfg: DictConfig, api: Api) -> dict[str, Any]:
         api.make_options(plan.method_options(method))
     api.make_decode_config(dict(plan.decode))
     # every canvas from the tokenizers and config alone: block grid, suffix room, context
+    from tie.runs.canvas import check_canvases  # the decoding stack: only once the config passed
+
     canvases = check_canvases(plan, api, task, rows)
     calibration = calibration_set(plan, api, task, rows)  # held-out rows, before any model loads
     if plan.injection_ratios and api.run_injection is None:
