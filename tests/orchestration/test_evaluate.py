@@ -71,6 +71,14 @@ def test_default_comparison_set_writes_a_self_describing_run_dir(make_cfg, tmp_p
     assert meta["versions"]["torch"] and "revision" in meta["git"]
     assert (run_dir / "traces" / "rounds.txt").read_text().count("\n") == N_PROBLEMS * len(METHODS)
     assert (run_dir / "metrics.csv").exists() == (logger == "csv")
+    if logger == "csv":  # one row per method, with the interval each ran at
+        import csv
+
+        with open(run_dir / "metrics.csv") as fh:
+            table = {r["method"]: r for r in csv.DictReader(fh)}
+        assert set(table) == set(METHODS)
+        for m in METHODS:
+            assert table[m]["interval"] == str(on_disk["methods"][m]["interval"])
     if logger == "wandb":
         import wandb
 

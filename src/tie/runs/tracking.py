@@ -75,7 +75,8 @@ class NoTracker:
 
 
 class CsvTracker(NoTracker):
-    """metrics.csv: one row per method (accuracy, ci95, cost, delta vs the best single model)."""
+    """metrics.csv: one row per method (accuracy, ci95, cost, delta vs the best single model) and
+    the relay interval n it ran at (`metrics.json` `methods.<m>.interval`), so sweeps stay apart."""
 
     def __init__(self, run_dir: Path):
         self.run_dir = run_dir
@@ -85,12 +86,13 @@ class CsvTracker(NoTracker):
     ) -> None:
         buf = io.StringIO()
         w = csv.writer(buf)
-        w.writerow(["method", "accuracy", "ci95_low", "ci95_high", "n", "n_correct", "nfe_mean",
-                    "wall_s", "delta_vs_best_single", "mcnemar_p"])  # fmt: skip
+        w.writerow(["method", "interval", "accuracy", "ci95_low", "ci95_high", "n", "n_correct",
+                    "nfe_mean", "wall_s", "delta_vs_best_single", "mcnemar_p"])  # fmt: skip
         for m, s in metrics["methods"].items():
             c = metrics["comparisons"].get(m, {})
-            w.writerow([m, s["accuracy"], *s["ci95"], s["n"], s["n_correct"], s["nfe_mean"],
-                        s["wall_s"], c.get("delta", ""), c.get("mcnemar_p", "")])  # fmt: skip
+            w.writerow([m, s.get("interval", ""), s["accuracy"], *s["ci95"], s["n"],
+                        s["n_correct"], s["nfe_mean"], s["wall_s"], c.get("delta", ""),
+                        c.get("mcnemar_p", "")])  # fmt: skip
         atomic_write_text(self.run_dir / "metrics.csv", buf.getvalue())
         if metrics.get("injection"):  # injection.csv: one row per (direction, ratio)
             buf = io.StringIO()
