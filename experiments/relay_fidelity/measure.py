@@ -357,11 +357,12 @@ def table(rows: list[dict]) -> str:
 
 
 def main(argv=None) -> int:
-    from tie.ensemble.options import BRIDGE_GAPS
+    from tie.ensemble.registry import BRIDGES
 
+    gaps = BRIDGES.names()
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--per-file", type=int, default=6, help="generations per shard (9 shards)")
-    p.add_argument("--rules", nargs="+", default=list(BRIDGE_GAPS), choices=BRIDGE_GAPS)
+    p.add_argument("--rules", nargs="+", default=gaps, choices=gaps)
     p.add_argument("--out", type=Path, default=None, help="write the rows as JSON here")
     args = p.parse_args(argv)
     texts = load_texts(args.per_file)

@@ -112,15 +112,10 @@ def make_task(args: argparse.Namespace):
     return SynthCountdownTask(seed=args.seed, n=args.n, split=args.split)
 
 
-# EnsembleOptions fields the testbed scripts take from their command line (when they have it)
-RELAY_ARGS = (
-    "interval",
-    "tie_break",
-    "bridge_gaps",
-    "count_last_commit",
-    "change_positions",
-    "tie_tolerance",
-)
+# EnsembleOptions fields the testbed scripts take from their command line (when they have it);
+# the EXPERIMENTAL ones go to EnsembleOptions.experimental
+RELAY_ARGS = ("interval", "tie_break", "bridge_gaps")
+EXPERIMENTAL_ARGS = ("count_last_commit", "change_positions", "tie_tolerance")
 
 
 def zoo_setup(args: argparse.Namespace, **options) -> tuple[list, object]:
@@ -134,6 +129,7 @@ def zoo_setup(args: argparse.Namespace, **options) -> tuple[list, object]:
     decode = DecodeConfig(block_length=getattr(args, "block", 8), rounding="ceil")
     constituents = [Constituent(m, load_backend(f"zoo:{m}"), decode) for m in args.members]
     given = {k: getattr(args, k) for k in RELAY_ARGS if hasattr(args, k)}
+    given["experimental"] = {k: getattr(args, k) for k in EXPERIMENTAL_ARGS if hasattr(args, k)}
     return constituents, EnsembleOptions(**given, **options)
 
 
@@ -144,7 +140,9 @@ def run_all(args: argparse.Namespace) -> dict:
     task = make_task(args)
     rows = task.load().to_list()
     prompts = [task.build_prompt(r) for r in rows]
-    answer_only = dataclasses.replace(options, change_positions="answer")
+    answer_only = dataclasses.replace(
+        options, experimental=dataclasses.replace(options.experimental, change_positions="answer")
+    )
     methods = expand_methods(args.methods, args.members)
     out_dir = OUT_ROOT / args.tag
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -20,12 +20,17 @@ def guarded() -> ScriptedBackend:
 def test_gen_length_not_divisible_by_block(guarded):
     ids = torch.tensor([[5, 6, 7]])
     with pytest.raises(DecodeInputError, match="not divisible by block_length"):
-        generate(guarded, ids, gen_length=30, block_length=8, steps=30)
+        generate(guarded, ids, gen_length=30, config=DecodeConfig(block_length=8, steps=30))
 
 
 def test_steps_not_divisible_by_blocks(guarded):
     with pytest.raises(DecodeInputError, match="not divisible by the number of blocks"):
-        generate(guarded, torch.tensor([[5, 6]]), gen_length=32, block_length=8, steps=10)
+        generate(
+            guarded,
+            torch.tensor([[5, 6]]),
+            gen_length=32,
+            config=DecodeConfig(block_length=8, steps=10),
+        )
 
 
 def test_layout_not_divisible_with_suffix_fails_at_run(guarded):
@@ -35,9 +40,8 @@ def test_layout_not_divisible_with_suffix_fails_at_run(guarded):
 
 
 def test_rounding_ceil_allows_partial_last_block(backend):
-    out = generate(
-        backend, torch.tensor([[5, 6, 7]]), gen_length=30, block_length=8, steps=10, rounding="ceil"
-    )
+    cfg = DecodeConfig(block_length=8, steps=10, rounding="ceil")
+    out = generate(backend, torch.tensor([[5, 6, 7]]), gen_length=30, config=cfg)
     assert out.shape == (1, 33) and (out != backend.mask_id).all()
 
 
@@ -50,7 +54,12 @@ def test_prompt_longer_than_context(guarded):
     with pytest.raises(DecodeInputError, match="row 1 has 70 tokens, longer than the context"):
         build_canvas(guarded, [[5] * 3, [6] * 70], 8)
     with pytest.raises(DecodeInputError, match="longer than the context"):
-        generate(guarded, torch.full((1, 70), 5), gen_length=8, block_length=8, steps=8)
+        generate(
+            guarded,
+            torch.full((1, 70), 5),
+            gen_length=8,
+            config=DecodeConfig(block_length=8, steps=8),
+        )
 
 
 def test_canvas_longer_than_context(guarded):

@@ -114,16 +114,24 @@ def test_eos_suppression_changes_ranking_not_token():
 
 def test_temperature_sampling_is_deterministic_per_seed(backend):
     ids = torch.tensor(random_prompts(backend, [6, 6], seed=1))
-    kw = dict(gen_length=16, block_length=8, steps=8, temperature=1.0)
-    a = generate(backend, ids, seed=5, **kw)
-    assert torch.equal(a, generate(backend, ids, seed=5, **kw))
-    assert not torch.equal(a, generate(backend, ids, seed=6, **kw))
-    assert not torch.equal(a, generate(backend, ids, **{**kw, "temperature": 0.0}))
+    kw = dict(block_length=8, steps=8, temperature=1.0)
+
+    def gen(**over):
+        return generate(backend, ids, gen_length=16, config=DecodeConfig(**{**kw, **over}))
+
+    a = gen(seed=5)
+    assert torch.equal(a, gen(seed=5))
+    assert not torch.equal(a, gen(seed=6))
+    assert not torch.equal(a, gen(temperature=0.0))
 
 
 def test_random_policy_is_seeded(backend):
     ids = torch.tensor(random_prompts(backend, [6, 6], seed=2))
-    kw = dict(gen_length=16, block_length=16, steps=16, policy="random")
-    a = generate(backend, ids, seed=1, **kw)
-    assert torch.equal(a, generate(backend, ids, seed=1, **kw))
-    assert not torch.equal(a, generate(backend, ids, seed=2, **kw))
+
+    def gen(seed):
+        cfg = DecodeConfig(block_length=16, steps=16, policy="random", seed=seed)
+        return generate(backend, ids, gen_length=16, config=cfg)
+
+    a = gen(1)
+    assert torch.equal(a, gen(1))
+    assert not torch.equal(a, gen(2))

@@ -52,7 +52,9 @@ def test_greedy_low_confidence_matches_reference_on_left_padded_batch(backend, g
     prompts = random_prompts(backend, [5, 11, 2], seed=gen + block + steps)
     ids, am = left_pad(prompts, backend.pad_id)
     ref = llada_reference(backend.logits, ids, am, steps, gen, block, backend.mask_id)
-    ours = generate(backend, ids, am, gen_length=gen, block_length=block, steps=steps)
+    ours = generate(
+        backend, ids, am, gen_length=gen, config=DecodeConfig(block_length=block, steps=steps)
+    )
     assert (ref == backend.mask_id).sum() == 0
     assert torch.equal(ours, ref)
 

@@ -92,19 +92,25 @@ def test_signals_and_state_are_editable_outside_inference_mode(backend):
 
 
 def test_block_tracking_covers_the_current_block_and_A(backend):
-    """track_block: gen_in is A(t) plus the masked reasoning positions of each row's current
-    block, nothing later; gen_top1 / gen_p1 hold the top-1 and its probability where the step
-    read logits (that block and the answer), committed tokens where committed."""
+    """The decoder's block signals read by change_positions=answer_and_block: the tracked
+    positions are A(t) plus the masked reasoning positions of each row's current block, nothing
+    later; the top-1 / its probability are those where the step read logits (that block and the
+    answer), committed tokens where committed."""
+    from tie.ensemble.rules.positions import AnswerAndBlockPositions
+
+    rule = AnswerAndBlockPositions()
+
     state = build_canvas(backend, random_prompts(backend, [4, 6]), 9, "Answer:", 8)
     lay = state.layout
     g0, r1, a0 = lay.gen_start, lay.reasoning[1], lay.answer[0]
     state.x[0, g0 + 1] = 7  # a committed token inside row 0's first block
     state.x[1, g0 : g0 + 4] = 9  # row 1's first block written: its current block is the second
     dec = Decoder(backend, DecodeConfig(block_length=4, rounding="ceil"))
-    dec.track_block = True
     before = state.x.clone()
-    scored = dec.answer_signals(state.x, state.attention_mask, lay)
-    sig = dec.step(state)
+    scored_sig = dec.answer_signals(state.x, state.attention_mask, lay, block=True)
+    scored = rule.read(scored_sig, before, lay, backend.mask_id)
+    step_sig = dec.step(state, block=True)
+    sig = rule.read(step_sig, state.x, lay, backend.mask_id)
     logits = backend.logits(before, state.attention_mask)
     logits[..., backend.mask_id] = float("-inf")
     # read: each row's current block (row 0: the first, row 1: the second) and the answer
@@ -113,17 +119,18 @@ def test_block_tracking_covers_the_current_block_and_A(backend):
     gen = before[:, g0 : g0 + lay.gen_len]
     masked = gen == backend.mask_id
     top1 = logits.argmax(-1)[:, g0 : g0 + lay.gen_len]
-    assert torch.equal(sig.gen_top1, torch.where(masked & read, top1, gen))  # the rest: as is
+    assert torch.equal(sig.top1, torch.where(masked & read, top1, gen))  # the rest: as is
     p1 = logits.softmax(-1).max(-1).values[:, g0 : g0 + lay.gen_len]
-    assert torch.allclose(sig.gen_p1[masked & read], p1[masked & read], atol=1e-5)
-    assert sig.gen_p1[~(masked & read)].isnan().all()
-    tracked = sig.gen_in.clone()
-    assert torch.equal(tracked[:, a0 - g0 :], sig.in_A)
+    assert torch.allclose(sig.p1[masked & read], p1[masked & read], atol=1e-5)
+    assert sig.p1[~(masked & read)].isnan().all()
+    tracked = sig.tracked.clone()
+    assert torch.equal(tracked[:, a0 - g0 :], step_sig.in_A)
     reasoning = tracked[:, : r1 - g0].nonzero().tolist()
     assert reasoning == [[0, 0], [0, 2], [0, 3], [1, 4], [1, 5], [1, 6], [1, 7]]
-    for name in ("gen_top1", "gen_in", "answer_top1", "in_A"):  # the same without a commit
+    for name in ("top1", "tracked"):  # the same without a commit
         assert torch.equal(getattr(scored, name), getattr(sig, name)), name
-    assert torch.allclose(scored.gen_p1, sig.gen_p1, equal_nan=True)
-    assert (
-        Decoder(backend, DecodeConfig(block_length=4, rounding="ceil")).step(state).gen_in is None
-    )
+    for name in ("answer_top1", "in_A"):
+        assert torch.equal(getattr(scored_sig, name), getattr(step_sig, name)), name
+    assert torch.allclose(scored.p1, sig.p1, equal_nan=True)
+    plain = Decoder(backend, DecodeConfig(block_length=4, rounding="ceil")).step(state)
+    assert plain.block_pos is None  # reported on request only

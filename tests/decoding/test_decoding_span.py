@@ -86,16 +86,16 @@ def test_span_auto_only_for_large_vocabularies():
 
 @pytest.mark.parametrize("rounding,block", [("strict", 8), ("ceil", 7)])
 def test_block_tracking_is_the_same_with_span_logits(backend, rounding, block):
-    """The block-aware fields (the window's and the answer's top-1, their probabilities, the
-    tracked positions) come out alike whether the head ran over the whole canvas or the span."""
+    """The block signals (the window's top-1, its probabilities, the open slots) come out alike
+    whether the head ran over the whole canvas or the span."""
     cfg = DecodeConfig(block_length=block, rounding=rounding)
     runs = []
     for span in (False, True):
         dec, state, sigs = Decoder(backend, cfg, span=span), fresh(backend), []
-        dec.track_block = True
-        scored = dec.answer_signals(state.x, state.attention_mask, state.layout)
-        dec.run(state, hook=lambda st, s, sigs=sigs: sigs.append(s))
+        scored = dec.answer_signals(state.x, state.attention_mask, state.layout, block=True)
+        dec.run(state, hook=lambda st, s, sigs=sigs: sigs.append(s), block=True)
         runs.append([scored] + sigs)
     for a, b in zip(*runs, strict=True):
-        assert torch.equal(a.gen_top1, b.gen_top1) and torch.equal(a.gen_in, b.gen_in)
-        torch.testing.assert_close(b.gen_p1, a.gen_p1, rtol=0, atol=1e-6, equal_nan=True)
+        for name in ("block_pos", "block_x", "block_open", "block_top1"):
+            assert torch.equal(getattr(a, name), getattr(b, name)), name
+        torch.testing.assert_close(b.block_p1, a.block_p1, rtol=0, atol=1e-6, equal_nan=True)

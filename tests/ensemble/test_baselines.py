@@ -7,7 +7,7 @@ import pytest
 import torch
 from test_engine import EchoTask, cons, flaky, run, stable
 
-from tie.ensemble import engine
+from tie.ensemble import trajectory
 from tie.ensemble.baselines import combine_logits
 
 ROW = [{"id": "p", "gold": "42"}]
@@ -15,7 +15,7 @@ ROW = [{"id": "p", "gold": "42"}]
 
 @pytest.fixture(autouse=True)
 def fake_decoder(monkeypatch):
-    monkeypatch.setattr(engine, "decoding_api", lambda: (fd.Decoder, fd.build_canvas))
+    monkeypatch.setattr(trajectory, "decoding_api", lambda: (fd.Decoder, fd.build_canvas))
 
 
 def test_combine_rules():

@@ -35,7 +35,7 @@ def run(change_positions: str, tmp_path):
     backends = {"wavers": member(True), "steady": member(False)}
     out, first, traces = traced_tcc_run(
         backends, tmp_path, REASONING, ANSWER, "xxxx",
-        tie_break="model_order", change_positions=change_positions,
+        tie_break="model_order", experimental={"change_positions": change_positions},
     )  # fmt: skip
     # block-aware steps carry the positions their count was taken over
     assert traces["steps"]["gen_top1"].notna().all() == (change_positions == "answer_and_block")
@@ -62,7 +62,7 @@ def test_the_current_block_exposes_the_waverer(tmp_path):
 
 def test_unknown_change_positions_is_refused():
     with pytest.raises(ValueError, match="change_positions"):
-        EnsembleOptions(change_positions="reasoning")
+        EnsembleOptions(experimental={"change_positions": "reasoning"})
 
 
 def confident(block_logit: float, answer_logit: float, name: str) -> ScriptedBackend:
@@ -96,7 +96,9 @@ def test_tracked_top1_ranks_ties_by_the_positions_the_count_reads(positions, tie
         Constituent("sure_answer", confident(2.0, 6.0, "sure_answer"), cfg),
         Constituent("sure_block", confident(8.0, 5.5, "sure_block"), cfg),
     ]
-    options = EnsembleOptions(interval=BLOCK, tie_break=tie_break, change_positions=positions)
+    options = EnsembleOptions(
+        interval=BLOCK, tie_break=tie_break, experimental={"change_positions": positions}
+    )
     (out,) = run_method(
         "tie:tcc", members, ["q"], TinyTask(REASONING, ANSWER), options, rows=[{"id": "p", "gold": "xxxx"}]
     )  # fmt: skip

@@ -35,7 +35,7 @@ def run(count_last_commit: bool, tmp_path):
     backends = {"flips": member(True), "steady": member(False)}
     out, first, traces = traced_tcc_run(
         backends, tmp_path, REASONING, ANSWER, "xxxx",
-        tie_break="model_order", count_last_commit=count_last_commit,
+        tie_break="model_order", experimental={"count_last_commit": count_last_commit},
     )  # fmt: skip
     assert traces["steps"]["lookahead"].sum() == (2 if count_last_commit else 0)
     return out, first
@@ -60,7 +60,7 @@ def test_look_ahead_sees_the_flip_and_relays_the_steady_member(tmp_path):
 
 def test_option_is_validated():
     with pytest.raises(ValueError, match="count_last_commit"):
-        EnsembleOptions(count_last_commit="yes")
+        EnsembleOptions(experimental={"count_last_commit": "yes"})
 
 
 def test_logit_scorings_spend_no_look_ahead():
@@ -69,7 +69,7 @@ def test_logit_scorings_spend_no_look_ahead():
     nfe = [
         run_method(
             "tie:top1", members, ["q"], TinyTask(REASONING, ANSWER),
-            EnsembleOptions(interval=BLOCK, count_last_commit=flag), rows=[{"id": "p", "gold": "xxxx"}],
+            EnsembleOptions(interval=BLOCK, experimental={"count_last_commit": flag}), rows=[{"id": "p", "gold": "xxxx"}],
         )[0].nfe
         for flag in (False, True)
     ]  # fmt: skip

@@ -8,8 +8,12 @@ import fake_decoding as fd
 import pytest
 import torch
 
-from tie.ensemble import engine
+from tie.ensemble import run_method, trajectory
+from tie.ensemble.cycle import CycleRecord, CycleSpec
+from tie.ensemble.loop import tie_round
 from tie.ensemble.options import Constituent, EnsembleOptions
+from tie.ensemble.registry import SCORINGS
+from tie.ensemble.trace import NoObserver
 from tie.tasks.base import CanvasBudget
 from tie.tracing import Tracer, read_traces, recompute_round_tcc
 
@@ -30,7 +34,7 @@ class EchoTask:
 
 @pytest.fixture(autouse=True)
 def fake_decoder(monkeypatch):
-    monkeypatch.setattr(engine, "decoding_api", lambda: (fd.Decoder, fd.build_canvas))
+    monkeypatch.setattr(trajectory, "decoding_api", lambda: (fd.Decoder, fd.build_canvas))
 
 
 def n_masks(ids, tok):
@@ -51,7 +55,7 @@ def cons(name, answer_fn, variant="a", **kw):
 
 
 def run(method, members, prompts=("q",), opts=None, tracer=None, rows=None, task=None):
-    return engine.run_method(
+    return run_method(
         method,
         members,
         list(prompts),
@@ -103,13 +107,15 @@ def test_round_scores_recompute_from_steps_and_leader_is_argmax(tmp_path):
 
 def test_state_replacement_makes_canvases_equal_after_relay():
     s, f = cons("S", stable()), cons("F", flaky())
-    members = [engine.make_member(c, ["q"], EchoTask(), EnsembleOptions()) for c in (s, f)]
-    r = engine.MethodRun("tie:tcc", members, EnsembleOptions(interval=4), "tcc", 4, ["p"])
+    members = [trajectory.Trajectory(c, ["q"], EchoTask(), EnsembleOptions()) for c in (s, f)]
     for m in members:
-        for _ in range(4):
-            r.step(m, 0)
+        m.decode(4, 0, NoObserver())
     before = members[0].state.x.clone()
-    r.assess_and_relay(0, torch.ones(1, dtype=torch.bool))
+    spec = CycleSpec(EnsembleOptions(interval=4), "tcc", 4)
+    record = CycleRecord.empty(2, 1, 0)
+    tie_round(
+        members, spec, SCORINGS.get("tcc"), record, torch.ones(1, dtype=torch.bool), 0, NoObserver()
+    )
     assert torch.equal(members[1].state.x, before)
     assert members[1].state.replaced == [("copy", [0])] and members[0].state.replaced == []
     assert not members[1].whole_valid[0] and members[0].whole_valid[0]
@@ -138,7 +144,7 @@ def test_tie_tolerance_hands_close_rounds_to_the_confident_member(tmp_path):
     calm, sure = cons("C", stable("42", peak=1.0)), cons("F", flaky(peak=5.0))
     (exact,) = run("tie:tcc", [calm, sure])
     assert exact.leaders == ["C", "C"]
-    opts = EnsembleOptions(interval=4, tie_tolerance=100.0)
+    opts = EnsembleOptions(interval=4, experimental={"tie_tolerance": 100.0})
     with Tracer(tmp_path) as tracer:
         (loose,) = run("tie:tcc", [calm, sure], opts=opts, tracer=tracer)
     assert loose.leaders == ["F", "F"]
@@ -153,7 +159,11 @@ def test_tie_tolerance_hands_close_rounds_to_the_confident_member(tmp_path):
     # leads on top-1; were its 0.x lead within the tolerance, model order would pick C)
     by_order = {"interval": 4, "tie_break": "model_order", "cross_model": False}
     (exact,) = run("tie:top1", [calm, sure], opts=EnsembleOptions(**by_order))
-    (loose,) = run("tie:top1", [calm, sure], opts=EnsembleOptions(**by_order, tie_tolerance=100.0))
+    (loose,) = run(
+        "tie:top1",
+        [calm, sure],
+        opts=EnsembleOptions(**by_order, experimental={"tie_tolerance": 100.0}),
+    )
     assert exact.leaders == loose.leaders == ["F", "F"]
 
 
@@ -172,13 +182,16 @@ def test_eos_exclusion_and_first_k_cap():
     def eos_flip(ids, tok):  # position 0 stable '5'; position 1 flips between two EOS ids
         return ["5", "<eos>" if n_masks(ids, tok) % 2 else "<eot>"], 3.0
 
-    def count(**kw):
-        (out,) = run("post", [cons("E", eos_flip), cons("S", stable())], opts=EnsembleOptions(**kw))
+    def count(**a_t):  # A(t) is each constituent's DecodeConfig
+        cfg = fd.FakeConfig(**a_t)
+        members = [cons("E", eos_flip), cons("S", stable())]
+        members = [Constituent(c.name, c.backend, cfg) for c in members]
+        (out,) = run("post", members)
         return out.candidates[0]["change_count"]
 
     assert count() == 0.0  # EOS predictions are not answer positions
-    assert count(exclude_eos=False) == pytest.approx(9 * 0.5)  # 9 step pairs, 1 of |A|=2 moves
-    assert count(exclude_eos=False, answer_cap=1) == 0.0  # only the first position counts
+    assert count(exclude_eos_from_answer=False) == pytest.approx(9 * 0.5)  # 1 of |A|=2 moves
+    assert count(exclude_eos_from_answer=False, eos_answer_cap=1) == 0.0  # the first only
 
 
 def test_m3_each_problem_has_its_own_leader():
@@ -227,12 +240,14 @@ def test_cross_tokenizer_relay_goes_through_text(tmp_path):
     assert set(replaced["bridge"]) == {"text"} and set(replaced["model"]) == {"F"}
     assert (replaced["tokens_dropped"] == 0).all() and not replaced["roundtrip_mismatch"].any()
     # the relayed reasoning arrives as b-tokens at the start of F's region
-    members = [engine.make_member(c, ["q"], EchoTask(), EnsembleOptions()) for c in (s, f)]
-    r = engine.MethodRun("tie:tcc", members, EnsembleOptions(interval=4), "tcc", 4, ["p"])
+    members = [trajectory.Trajectory(c, ["q"], EchoTask(), EnsembleOptions()) for c in (s, f)]
     for m in members:
-        for _ in range(4):
-            r.step(m, 0)
-    r.assess_and_relay(0, torch.ones(1, dtype=torch.bool))
+        m.decode(4, 0, NoObserver())
+    spec = CycleSpec(EnsembleOptions(interval=4), "tcc", 4)
+    record = CycleRecord.empty(2, 1, 0)
+    tie_round(
+        members, spec, SCORINGS.get("tcc"), record, torch.ones(1, dtype=torch.bool), 0, NoObserver()
+    )
     fb = f.backend
     p = members[1].layout.prompt_len
     region = members[1].state.x[0, p : p + 8].tolist()

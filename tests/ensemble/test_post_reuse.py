@@ -9,8 +9,8 @@ import torch
 from test_end_to_end import TinyTask, tiny_backend
 
 from tie.decoding import DecodeConfig
-from tie.ensemble import Constituent, EnsembleOptions, engine, run_method
-from tie.ensemble.engine import DecodeShare
+from tie.ensemble import Constituent, EnsembleOptions, run_method, trajectory
+from tie.ensemble.methods import DecodeShare
 from tie.tracing import Tracer, read_traces
 
 torch.set_num_threads(1)
@@ -28,7 +28,7 @@ def members():
 
 def counting_decoder(monkeypatch) -> dict[str, int]:
     """Count Decoder.step calls (one per forward of a decode) through the engine's seam."""
-    decoder_cls, build_canvas = engine.decoding_api()
+    decoder_cls, build_canvas = trajectory.decoding_api()
     calls = {"step": 0}
 
     class Counting(decoder_cls):  # type: ignore[misc, valid-type]
@@ -36,7 +36,7 @@ def counting_decoder(monkeypatch) -> dict[str, int]:
             calls["step"] += 1
             return super().step(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "decoding_api", lambda: (Counting, build_canvas))
+    monkeypatch.setattr(trajectory, "decoding_api", lambda: (Counting, build_canvas))
     return calls
 
 
@@ -83,7 +83,7 @@ def test_post_reusing_single_decodes_gives_identical_outputs_and_traces(
 
 
 def test_post_decodes_itself_when_the_options_differ(members, tmp_path, monkeypatch):
-    """A per-method option (here exclude_eos) changes what post decodes: no reuse."""
+    """A per-method option (here normalise) changes what post computes: no reuse."""
     calls = counting_decoder(monkeypatch)
     prompts, rows = ["1+1?"], [{"id": "a", "gold": "2"}]
     share = DecodeShare()
@@ -91,6 +91,6 @@ def test_post_decodes_itself_when_the_options_differ(members, tmp_path, monkeypa
     for m in ("single:llada", "single:dream"):
         run_method(m, members, prompts, TinyTask(), base, rows=rows, share=share)
     singles = calls["step"]
-    other = EnsembleOptions(interval=4, exclude_eos=False)
+    other = EnsembleOptions(interval=4, normalise=False)
     run_method("post", members, prompts, TinyTask(), other, rows=rows, share=share)
     assert calls["step"] == 2 * singles

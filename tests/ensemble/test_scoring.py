@@ -121,13 +121,16 @@ def test_final_selection_rules():
 @pytest.mark.parametrize("bad", [-0.1, True, "0.5", None])
 def test_tie_tolerance_must_be_a_non_negative_number(bad):
     with pytest.raises(ValueError, match="tie_tolerance"):
-        EnsembleOptions(tie_tolerance=bad)
+        EnsembleOptions(experimental={"tie_tolerance": bad})
 
 
-def test_options_validation_and_aliases():
-    opts = EnsembleOptions(final_selection="tcc_top1", tie_break="order", gating={"enabled": True})
-    assert opts.final_selection == "lowest_tcc" and opts.tie_break == "model_order"
+def test_options_validation_without_aliases():
+    opts = EnsembleOptions(
+        final_selection="lowest_tcc", tie_break="model_order", gating={"enabled": True}
+    )
     assert opts.gating.enabled
+    with pytest.raises(ValueError, match="tie_break='order'; expected one of"):
+        EnsembleOptions(tie_break="order")  # early configs' spelling: no aliases kept
     with pytest.raises(ValueError, match="final_selection"):
         EnsembleOptions(final_selection="best")
     with pytest.raises(ValueError, match="best_model"):

@@ -25,26 +25,29 @@ from tie.bench.models import (
 from tie.bench.report import write_outputs
 from tie.runs.meta import git_info
 
-LOGIT_SCORINGS = ("tcc", "top1", "entropy", "margin")
-
 
 def default_methods(names: list[str]) -> list[str]:
-    return [f"single:{n}" for n in names] + ["post"] + [f"tie:{s}" for s in LOGIT_SCORINGS]
+    from tie.ensemble.registry import SCORINGS
+
+    return [f"single:{n}" for n in names] + ["post"] + [f"tie:{s}" for s in SCORINGS.names()]
 
 
 def check_methods(methods: list[str], names: list[str]) -> None:
     """Methods must be ones the ensemble knows; every single:<m> a chosen model."""
+    from tie.ensemble.registry import SCORINGS
+
+    scorings = SCORINGS.names()
     for m in methods:
         kind, _, arg = m.partition(":")
         ok = (
             (kind == "single" and arg in names)
             or m == "post"
-            or (kind == "tie" and arg in LOGIT_SCORINGS)
+            or (kind == "tie" and arg in scorings)
         )
         if not ok:
             raise BenchInputError(
                 f"method {m!r} not benchmarkable; use single:<{'|'.join(names)}>, post, "
-                f"tie:<{'|'.join(LOGIT_SCORINGS)}>"
+                f"tie:<{'|'.join(scorings)}>"
             )
     if any(not m.startswith("single:") for m in methods) and len(names) < 2:
         raise BenchInputError("ensemble methods need at least two models")

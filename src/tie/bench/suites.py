@@ -105,7 +105,7 @@ def throughput(models, prompts, task, decode_config, batch_sizes, meter: Meter, 
 def reference(models, prompts, gen_length, block_length, batch_sizes, meter, repeats, warmup):
     """LLaDA's reference loop vs our `generate`, same model, inputs and settings (greedy);
     the two are timed round-robin."""
-    from tie.decoding import generate
+    from tie.decoding import DecodeConfig, generate
 
     rows = []
     for m in models:
@@ -128,8 +128,7 @@ def reference(models, prompts, gen_length, block_length, batch_sizes, meter, rep
                     ids,
                     am,
                     gen_length=gen_length,
-                    block_length=block_length,
-                    steps=gen_length,
+                    config=DecodeConfig(block_length=block_length, steps=gen_length),
                 ),
             }
             res = meter.interleave(jobs, repeats, warmup)

@@ -67,9 +67,6 @@ class Decoder:
             sorted(set(backend.eos_ids)), dtype=torch.long, device=backend.device
         )
         self._arange_cache: dict = {}
-        # signals also carry the tracked positions (A(t) and the current block's masks) and the
-        # top-1 there (a block-aware change count, EnsembleOptions.change_positions; off: the paper)
-        self.track_block = False
 
     def plan(self, state: DecodeState) -> BlockPlan:
         """Validate the state's layout against the config (raises before any compute)."""
@@ -85,10 +82,12 @@ class Decoder:
         n_steps: int | None = None,
         hook: Hook | None = None,
         want_signals: bool | None = None,
+        block: bool = False,
     ) -> DecodeState:
         """Up to `n_steps` steps (None: until every row is done); `hook(state, signals)` after each.
 
-        Signals are computed when a hook is given, unless `want_signals` says otherwise.
+        Signals are computed when a hook is given, unless `want_signals` says otherwise; `block`:
+        they also report each row's current block (`StepSignals.block_*`).
         """
         plan = self.plan(state)
         want = hook is not None if want_signals is None else want_signals
@@ -98,33 +97,40 @@ class Decoder:
             n_active = int(active.sum())
             if n_active == 0:
                 break
-            signals = self._step(state, active, n_active, want, plan)
+            signals = self._step(state, active, n_active, want, plan, block)
             taken += 1
             if hook is not None:
                 hook(state, signals)
         return state
 
-    def step(self, state: DecodeState, want_signals: bool = True) -> StepSignals | None:
+    def step(
+        self, state: DecodeState, want_signals: bool = True, block: bool = False
+    ) -> StepSignals | None:
         """One forward pass for the unfinished rows and their commits; None if nothing stepped
-        or `want_signals` is False."""
+        or `want_signals` is False. `block`: the signals also report each row's current block."""
         active = ~state.done()
         n_active = int(active.sum())
         if n_active == 0:
             self.plan(state)
             return None
-        return self._step(state, active, n_active, want_signals)
+        return self._step(state, active, n_active, want_signals, block=block)
 
     @torch.no_grad()
     def answer_signals(
-        self, x: torch.Tensor, attention_mask: torch.Tensor | None, layout: CanvasLayout
+        self,
+        x: torch.Tensor,
+        attention_mask: torch.Tensor | None,
+        layout: CanvasLayout,
+        block: bool = False,
     ) -> StepSignals:
-        """Signals of canvases `x` under this model (one forward, no commit): cross-model scoring."""
+        """Signals of canvases `x` under this model (one forward, no commit): cross-model scoring;
+        `block`: also each row's current block, as a step would report it."""
         if x.shape[1] != layout.total_len:
             raise DecodeInputError(
                 f"canvas length {x.shape[1]} != layout length {layout.total_len}"
             )
         a0, a1 = layout.answer
-        win = self._window(x, self._layout_plan(layout)) if self.track_block else None
+        win = self._window(x, self._layout_plan(layout)) if block else None
         lo = a0 if win is None else min(a0, int(win.pos.min()))
         with torch.inference_mode():
             if self.span and a1 > lo:
@@ -142,9 +148,9 @@ class Decoder:
             active=torch.ones(x.shape[0], dtype=torch.bool, device=x.device),
         )
         if win is not None:
-            wl = self._window_logits(logits, win, lo)
-            out.gen_top1, out.gen_in, out.gen_p1 = self._block_tracking(
-                x, win, wl, layout, top1, p1, in_a
+            out.block_pos, out.block_x, out.block_open = win.pos, win.xw, win.cand
+            out.block_top1, out.block_p1 = self._block_stats(
+                self._window_logits(logits, win, lo), win
             )
         return out
 
@@ -158,6 +164,7 @@ class Decoder:
         n_active: int,
         want_signals: bool,
         plan: BlockPlan | None = None,
+        block: bool = False,
     ) -> StepSignals | None:
         """`step` given the active rows (`n_active` of them, at least one).
 
@@ -177,9 +184,11 @@ class Decoder:
                 logits = logits_span(self.backend, x, am, (lo, hi))
             else:
                 logits = self.backend.logits(x, am)
-        wl = self._window_logits(logits, win, lo)  # read by the commit and by block tracking
+        wl = self._window_logits(logits, win, lo)  # read by the commit and the block signals
         signals = (
-            self._signals(state, idx, x, logits, active, lo, win, wl) if want_signals else None
+            self._signals(state, idx, x, logits, active, lo, win, wl, plan if block else None)
+            if want_signals
+            else None
         )
         committed = self._commit(state, rows, x, wl, plan, win, want_signals)
         if rows is None:
@@ -203,54 +212,31 @@ class Decoder:
             cfg.eos_answer_cap,
         )
 
-    def _signals(self, state, idx, x, logits, active, lo: int, win: Window, wl) -> StepSignals:
+    def _signals(
+        self, state, idx, x, logits, active, lo: int, win: Window, wl, plan: BlockPlan | None
+    ) -> StepSignals:
         """Signals of the stepped rows `idx` (a row index tensor, or `slice(None)`: all rows);
-        `logits` start at canvas position `lo`; `wl`: the window's logits (`_window_logits`)."""
+        `logits` start at canvas position `lo`; `wl`: the window's logits (`_window_logits`);
+        `plan` (or None): report the current block too."""
         layout = state.layout
         a0, a1 = layout.answer
-        out = empty_signals(state.x, (a0, a1), layout.generation if self.track_block else None)
+        block = None if plan is None else (plan.start, plan.block_length)
+        out = empty_signals(state.x, (a0, a1), block)
         out.active = active.clone()
         if a1 > a0:
             top1, p1, ent, margin, in_a = self._stats(logits[:, a0 - lo : a1 - lo], x[:, a0:a1])
             out.answer_top1[idx], out.top1_prob[idx], out.entropy[idx] = top1, p1, ent
             out.margin[idx], out.in_A[idx] = margin, in_a
-        if self.track_block:
-            out.gen_top1[idx], out.gen_in[idx], out.gen_p1[idx] = self._block_tracking(
-                x, win, wl, layout, out.answer_top1[idx], out.top1_prob[idx], out.in_A[idx]
-            )
+        if plan is not None:
+            top1, p1 = self._block_stats(wl, win)
+            out.block_pos[idx], out.block_x[idx], out.block_open[idx] = win.pos, win.xw, win.cand
+            out.block_top1[idx], out.block_p1[idx] = top1, p1
         return out
 
-    def _block_tracking(
-        self, x, win: Window, wl, layout: CanvasLayout, answer_top1, answer_p1, in_a
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(gen_top1, gen_in, gen_p1) of rows `x` over the generation region [B, G].
-
-        gen_in: A(t) plus the masked reasoning positions of each row's current block. gen_top1:
-        the top-1 over that block and the answer (committed tokens where committed; the mask id
-        is never a prediction); masked positions beyond them keep the mask id, and no change
-        count compares them: a later step compares only what this one tracked, which is then in
-        its own window or answer or committed. gen_p1: the top-1 probability at the masked
-        positions of the block and the answer, NaN elsewhere. The window's come from its logits
-        `wl` (the commit reads the same), the answer's from its signals (`answer_top1`,
-        `answer_p1`, `in_a`).
-        """
-        g0 = layout.gen_start
-        a0, a1 = layout.answer
-        w_top1, w_p1, *_ = answer_stats(wl, win.xw, self.mask_id, self.eos, False, None)
-        answer_pos = torch.arange(a0, a1, device=x.device).expand(x.shape[0], -1)
-        # a ragged window repeats its clamped last slot: the same position, the same values
-        pos = torch.cat([win.pos, answer_pos], dim=1) - g0
-        masked = torch.cat([win.xw, x[:, a0:a1]], dim=1) == self.mask_id
-        p1 = torch.cat([w_p1, answer_p1.to(w_p1.dtype)], dim=1)
-        gen = x[:, g0 : g0 + layout.gen_len].clone()
-        gen.scatter_(1, pos, torch.cat([w_top1, answer_top1], dim=1))
-        gen_p1 = torch.full(gen.shape, float("nan"), device=gen.device)
-        gen_p1.scatter_(1, pos, torch.where(masked, p1, float("nan")))
-        block = win.cand & (win.pos < a0) if layout.answer_len else win.cand
-        hits = torch.zeros(gen.shape, dtype=torch.long, device=gen.device)  # add: clamped repeats
-        tracked = hits.scatter_add_(1, win.pos - g0, block.long()) > 0
-        tracked[:, a0 - g0 :] |= in_a
-        return gen, tracked, gen_p1
+    def _block_stats(self, wl: torch.Tensor, win: Window) -> tuple[torch.Tensor, torch.Tensor]:
+        """Top-1 (the token where committed) and its probability at each slot of the window."""
+        top1, p1, *_ = answer_stats(wl, win.xw, self.mask_id, self.eos, False, None)
+        return top1, p1
 
     def _window_logits(self, logits: torch.Tensor, win: Window, lo: int) -> torch.Tensor:
         """The current block's logits [B, bl, V] in float32 (the mask id -inf if forbidden)."""

@@ -16,50 +16,15 @@ def generate(
     attention_mask: torch.Tensor | None = None,
     *,
     gen_length: int,
-    block_length: int | None = None,
-    steps: int | None = None,
-    policy: str = "low_confidence",
-    temperature: float = 0.0,
-    threshold: float = 0.9,
-    k: int = 2,
-    suppress_eos_confidence: bool = False,
-    eos_answer_cap: int | None = None,
-    exclude_eos_from_answer: bool = True,
-    seed: int | None = 0,
-    rounding: str = "strict",
-    dream_eps: float = 1e-3,
-    dream_confidence: str = "entropy",
-    forbid_mask_token: bool = False,
-    top_p: float | None = None,
-    top_k: int | None = None,
-    alg_temp: float | None = None,
+    config: DecodeConfig | None = None,
 ) -> torch.LongTensor:
     """Return the canvas `[B, P + gen_length]` (prompt included), every mask decoded.
 
-    `input_ids` `[B, P]` must be left-padded with `attention_mask` 0 on the pads. `block_length`
-    None means one block over the whole generation; `steps` None means one token per step.
-    The keyword options are those of `DecodeConfig` (the answer-signal ones have no effect here:
-    the plain layout has no answer region).
+    `input_ids` `[B, P]` must be left-padded with `attention_mask` 0 on the pads. `config`: how
+    to decode (None: the defaults with one block over the whole generation); its answer-signal
+    options have no effect here (the plain layout has no answer region).
     """
-    config = DecodeConfig(
-        block_length=gen_length if block_length is None else block_length,
-        steps=steps,
-        policy=policy,
-        temperature=temperature,
-        threshold=threshold,
-        k=k,
-        suppress_eos_confidence=suppress_eos_confidence,
-        eos_answer_cap=eos_answer_cap,
-        exclude_eos_from_answer=exclude_eos_from_answer,
-        seed=seed,
-        rounding=rounding,
-        dream_eps=dream_eps,
-        dream_confidence=dream_confidence,
-        forbid_mask_token=forbid_mask_token,
-        top_p=top_p,
-        top_k=top_k,
-        alg_temp=alg_temp,
-    )
+    config = DecodeConfig(block_length=gen_length) if config is None else config
     mask_id = require_mask_id(backend)
     input_ids = torch.as_tensor(input_ids)
     if input_ids.dim() != 2 or input_ids.shape[1] < 1:

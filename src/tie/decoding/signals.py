@@ -4,9 +4,9 @@ Only the answer positions are softmaxed. For positions already committed `answer
 committed token; probabilities are still the model's. Rows that did not step (`active` False)
 get NaN statistics, `in_A` False and their current tokens as `answer_top1`.
 
-With block tracking on (`Decoder.track_block`, beyond the paper) the signals also carry the
-positions a block-aware change count reads (A(t) plus the masked reasoning positions of the row's
-current block) and the top-1 there, laid out over the generation region.
+On request (`block=True`) the signals also describe each row's current block (the semi-AR block
+its first masked position is in): its positions, its tokens before the step, which of them were
+open (masked) and the top-1 with its probability there.
 """
 
 from __future__ import annotations
@@ -25,12 +25,14 @@ class StepSignals:
     in_A: torch.Tensor  # [B, A] bool: masked, top-1 not EOS (option), capped to the first K
     committed: torch.Tensor  # [B, L] bool: positions committed by this step
     active: torch.Tensor  # [B] bool: rows that ran a forward in this step
-    # block tracking only, [B, G] over the generation region: the top-1 in the current block and
-    # the answer (the canvas's tokens elsewhere), the tracked positions (A(t) plus the block's
-    # masked reasoning positions) and the top-1 probability at the block's and answer's masks
-    gen_top1: torch.Tensor | None = None
-    gen_in: torch.Tensor | None = None
-    gen_p1: torch.Tensor | None = None
+    # block=True only, [B, bl] over each row's current block: canvas positions (a short last
+    # block repeats its last position), tokens before the step, the open (masked) slots, the
+    # top-1 (the token where committed) and its probability (the mask id is never a prediction)
+    block_pos: torch.Tensor | None = None
+    block_x: torch.Tensor | None = None
+    block_open: torch.Tensor | None = None
+    block_top1: torch.Tensor | None = None
+    block_p1: torch.Tensor | None = None
 
 
 def answer_stats(
@@ -66,20 +68,24 @@ def _one_hot_col(logits: torch.Tensor, col: int) -> torch.Tensor:
 
 
 def empty_signals(
-    x: torch.Tensor, layout_answer: tuple[int, int], gen: tuple[int, int] | None = None
+    x: torch.Tensor, layout_answer: tuple[int, int], block: tuple[int, int] | None = None
 ) -> StepSignals:
-    """Signals for a batch where no row stepped (all NaN / False); `gen` (the generation region's
-    span) adds empty block-tracking fields."""
+    """Signals for a batch where no row stepped (all NaN / False); `block` (the generation's
+    start and the block length) adds block fields: the first block, its tokens, nothing open."""
     a0, a1 = layout_answer
     b = x.shape[0]
     nan = torch.full((b, a1 - a0), float("nan"), device=x.device)
     tracked = {}
-    if gen is not None:
-        g0, g1 = gen
+    if block is not None:
+        g0, bl = block
+        pos = (g0 + torch.arange(bl, device=x.device)).clamp(max=x.shape[1] - 1).expand(b, -1)
+        xb = x.gather(1, pos)
         tracked = {
-            "gen_top1": x[:, g0:g1].clone(),
-            "gen_in": torch.zeros(b, g1 - g0, dtype=torch.bool, device=x.device),
-            "gen_p1": torch.full((b, g1 - g0), float("nan"), device=x.device),
+            "block_pos": pos.clone(),
+            "block_x": xb,
+            "block_open": torch.zeros(b, bl, dtype=torch.bool, device=x.device),
+            "block_top1": xb.clone(),
+            "block_p1": torch.full((b, bl), float("nan"), device=x.device),
         }
     return StepSignals(
         answer_top1=x[:, a0:a1].clone(),

@@ -1,6 +1,9 @@
-"""The TIE ensemble engine: methods `single:<m>`, `post`, `tie:<scoring>` and the baselines."""
+"""The TIE ensemble: methods `single:<m>`, `post`, `tie:<scoring>` and the baselines.
 
-from tie.ensemble.engine import run_method
+Read `loop.py` for one TIE round; the named rules are in `rules/` (registries: `registry.py`).
+"""
+
+from tie.ensemble.methods import run_method
 from tie.ensemble.options import (
     Candidate,
     Constituent,

@@ -18,13 +18,14 @@ from typing import Any
 import torch
 
 from tie.ensemble.bridge import same_tokenizer
-from tie.ensemble.engine import MethodRun, make_member, problem_ids
-from tie.ensemble.options import Candidate, Constituent, EnsembleOptions, MethodOutput
+from tie.ensemble.methods import decode_all, outputs
+from tie.ensemble.options import Candidate, Constituent
+from tie.ensemble.registry import register_method
 from tie.ensemble.scoring import TIE_ATOL
+from tie.ensemble.trace import observer_for
 from tie.models.backend import logits_span
 
 AVG_RULES = ("mean", "product")
-_HUGE = 1 << 30
 
 
 def combine_logits(logits: list[torch.Tensor], rule: str) -> torch.Tensor:
@@ -97,7 +98,9 @@ def check_methods(methods: list[str], constituents: list[Constituent]) -> None:
             check_shared_vocab(constituents)
 
 
-def _avg(rule, constituents, prompts, task, options, tracer, rows) -> list[MethodOutput]:
+@register_method("avg")
+def avg(method, rule, constituents, prompts, task, options, tracer, rows, ids, share):
+    """One shared canvas decoded with the constituents' combined distribution (`avg:<rule>`)."""
     if rule not in AVG_RULES:
         raise ValueError(f"unknown avg rule {rule!r}; expected avg:mean or avg:product")
     check_shared_vocab(constituents)
@@ -108,12 +111,9 @@ def _avg(rule, constituents, prompts, task, options, tracer, rows) -> list[Metho
         CombinedBackend([c.backend for c in constituents], rule),
         constituents[0].decode_config,
     )
-    member = make_member(shared, prompts, task, options)
-    run = MethodRun(
-        f"avg:{rule}", [member], options, None, _HUGE, problem_ids(prompts, rows), tracer
-    )
-    run.run()
-    outs = run.finish(time.perf_counter() - t0, rows, task)
+    observer = observer_for(tracer, method, ids, options)
+    trajs, record = decode_all(method, [shared], prompts, task, options, observer)
+    outs = outputs(method, trajs, record, options, time.perf_counter() - t0, rows, task, observer)
     for o in outs:
         o.nfe *= len(constituents)  # one forward per constituent per step
     return outs
@@ -137,36 +137,27 @@ def oracle_choice(cands: list[Candidate], default: int) -> int:
     return next((i for i, c in enumerate(cands) if c.correct), default)
 
 
-def _select(method, constituents, prompts, task, options, tracer, rows, pick) -> list[MethodOutput]:
+def _select(method, constituents, prompts, task, options, tracer, rows, ids, pick):
     if rows is None:
         raise ValueError(f"method {method!r} needs the task rows (run_method(..., rows=rows))")
     t0 = time.perf_counter()
-    members = [make_member(c, prompts, task, options) for c in constituents]
-    run = MethodRun(method, members, options, None, _HUGE, problem_ids(prompts, rows), tracer)
-    run.run()
+    observer = observer_for(tracer, method, ids, options)
+    trajs, record = decode_all(method, constituents, prompts, task, options, observer)
 
     def choose(all_cands, default):
         return torch.tensor([pick(c, int(d)) for c, d in zip(all_cands, default)])
 
-    return run.finish(time.perf_counter() - t0, rows, task, choose=choose)
+    wall = time.perf_counter() - t0
+    return outputs(method, trajs, record, options, wall, rows, task, observer, choose=choose)
 
 
-def run_baseline(
-    method: str,
-    constituents: list[Constituent],
-    prompts: list[str],
-    task: Any,
-    options: EnsembleOptions,
-    tracer: Any = None,
-    rows: list[dict] | None = None,
-) -> list[MethodOutput]:
-    """`avg:<mean|product>`, `vote` or `oracle` (called through `run_method`)."""
-    if len(constituents) < 2:
-        raise ValueError(f"method {method!r} needs at least two constituents")
-    if method.startswith("avg:"):
-        return _avg(method[4:], constituents, prompts, task, options, tracer, rows)
-    if method == "vote":
-        return _select(method, constituents, prompts, task, options, tracer, rows, vote_choice)
-    if method == "oracle":
-        return _select(method, constituents, prompts, task, options, tracer, rows, oracle_choice)
-    raise ValueError(f"unknown baseline {method!r}; expected avg:mean, avg:product, vote, oracle")
+@register_method("vote")
+def vote(method, _, constituents, prompts, task, options, tracer, rows, ids, share):
+    """Majority over the constituents' extracted answers."""
+    return _select(method, constituents, prompts, task, options, tracer, rows, ids, vote_choice)
+
+
+@register_method("oracle")
+def oracle(method, _, constituents, prompts, task, options, tracer, rows, ids, share):
+    """A correct constituent when any is (the ceiling of every selection)."""
+    return _select(method, constituents, prompts, task, options, tracer, rows, ids, oracle_choice)

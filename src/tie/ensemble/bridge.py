@@ -24,7 +24,7 @@ from itertools import groupby
 
 import torch
 
-from tie.ensemble.options import BRIDGE_GAPS
+from tie.ensemble.registry import BRIDGES, register_bridge
 
 
 @dataclass
@@ -118,11 +118,13 @@ def _tail_after_gap(ids: list[int], src) -> bool:
 def translate_region(
     ids: list[int], src, length: int, tgt, gaps: str = "drop"
 ) -> tuple[list[int], BridgeStats]:
-    """One region of `src` tokens -> `length` target tokens (text, then EOS or masks)."""
-    if gaps not in BRIDGE_GAPS:
-        raise ValueError(f"unknown bridge gap rule {gaps!r}; expected one of {BRIDGE_GAPS}")
-    if gaps in ("offsets", "chars") and _tail_after_gap(ids, src):
-        return _translate_runs(ids, src, length, tgt, scale_gaps=gaps == "chars")
+    """One region of `src` tokens -> `length` target tokens by the registered gap rule `gaps`."""
+    return BRIDGES.get(gaps)(ids, src, length, tgt)
+
+
+@register_bridge("drop")
+def drop(ids: list[int], src, length: int, tgt) -> tuple[list[int], BridgeStats]:
+    """The contiguous committed prefix as text, then EOS (closed) or masks (TIE_SPEC)."""
     text, closed, dropped = committed_text(ids, src.tokenizer, src.mask_id, src.eos_ids)
     new = _encode(tgt, text)
     truncated = max(0, len(new) - length)
@@ -130,6 +132,22 @@ def translate_region(
     back = tgt.tokenizer.decode(new, skip_special_tokens=True) if new else ""
     fill = fill_eos_id(tgt) if closed else tgt.mask_id
     return new + [fill] * (length - len(new)), BridgeStats(dropped, truncated, back != text)
+
+
+@register_bridge("offsets")
+def offsets(ids: list[int], src, length: int, tgt) -> tuple[list[int], BridgeStats]:
+    """Runs after a gap kept, each after its gap's width in target masks (TIE_SPEC's option)."""
+    if _tail_after_gap(ids, src):
+        return _translate_runs(ids, src, length, tgt, scale_gaps=False)
+    return drop(ids, src, length, tgt)
+
+
+@register_bridge("chars", status="experimental")
+def chars(ids: list[int], src, length: int, tgt) -> tuple[list[int], BridgeStats]:
+    """As offsets, gap widths scaled by the target/source tokens per character."""
+    if _tail_after_gap(ids, src):
+        return _translate_runs(ids, src, length, tgt, scale_gaps=True)
+    return drop(ids, src, length, tgt)
 
 
 def _decode(backend, ids: list[int], exact: bool) -> str:

@@ -12,15 +12,18 @@ from typing import Any
 
 import torch
 
-from tie.ensemble.bridge import translate_rows
-from tie.ensemble.engine import MethodRun, make_member, problem_ids, region_texts
+from tie.ensemble.methods import problem_ids
 from tie.ensemble.options import Constituent, EnsembleOptions
+from tie.ensemble.relay import copyable, translated
+from tie.ensemble.trace import NoObserver
+from tie.ensemble.trajectory import Trajectory
+
+_QUIET = NoObserver()
 
 
-def _finish(run: MethodRun) -> None:
-    mem = run.members[0]
-    while not bool(mem.state.done().all()):
-        run.step(mem, 0)
+def _finish(t: Trajectory) -> None:
+    while not bool(t.state.done().all()):
+        t.step(0, _QUIET)
 
 
 def run_injection(
@@ -41,41 +44,31 @@ def run_injection(
         raise ValueError(f"source and target must differ, both are {source.name!r}")
     ids = problem_ids(prompts, rows)
 
-    a = make_member(source, prompts, task, options)
-    run_a = MethodRun("inject:source", [a], options, None, 1, ids)
+    a = Trajectory(source, prompts, task, options)
     snapshots = [a.state.x.cpu().clone()]
     while not bool(a.state.done().all()):
-        run_a.step(a, 0)
+        a.step(0, _QUIET)
         snapshots.append(a.state.x.cpu().clone())
     a_steps = a.nfe.clone()
-    a_texts = region_texts(a)
+    a_texts = a.texts()
 
-    b = make_member(target, prompts, task, options)
-    run_b = MethodRun("inject:target", [b], options, None, 1, ids)
-    _finish(run_b)
-    b_texts = region_texts(b)
+    b = Trajectory(target, prompts, task, options)
+    _finish(b)
+    b_texts = b.texts()
 
     records = []
     for ratio in ratios:
-        inj = make_member(target, prompts, task, options)
+        inj = Trajectory(target, prompts, task, options)
         at = [min(int(round(ratio * int(n))), len(snapshots) - 1) for n in a_steps.tolist()]
         x_a = torch.stack([snapshots[k][i] for i, k in enumerate(at)])
-        run_i = MethodRun(f"inject:{ratio}", [inj], options, None, 1, ids)
-        if run_i._copyable(a, inj):
+        everyone = torch.arange(len(prompts))
+        if copyable(a, inj):
             x_b = x_a
-        else:
-            x_b, _ = translate_rows(
-                x_a,
-                a.backend,
-                a.layout,
-                inj.template.cpu(),
-                inj.backend,
-                inj.layout,
-                options.bridge_gaps,
-            )
-        inj.state.set_canvas_rows(torch.arange(len(prompts)), x_b.to(inj.state.x.device))
-        _finish(run_i)
-        i_texts = region_texts(inj)
+        else:  # a's canvases at the injection steps, through the text bridge
+            x_b, _ = translated(a, inj, everyone, options.bridge_gaps, x=x_a)
+        inj.state.set_canvas_rows(everyone, x_b.to(inj.state.x.device))
+        _finish(inj)
+        i_texts = inj.texts()
         for i, row in enumerate(rows):
             _, a_ok = task.score(a_texts[i][0], row)
             _, b_ok = task.score(b_texts[i][0], row)

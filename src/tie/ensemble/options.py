@@ -1,33 +1,17 @@
-"""Configuration and result types of the ensemble engine.
+"""Configuration and result types of the ensemble.
 
 Every decision TIE_SPEC marks [ours] is an option here with the spec's default, so ablations are
-config changes and the defaults reproduce the paper's method.
+config changes and the defaults reproduce the paper's method; the testbed's research rules are
+one group apart (`ExperimentalOptions`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-SCORINGS = ("tcc", "top1", "entropy", "margin")
-FINAL_SELECTIONS = ("lowest_tcc", "best_model", "most_selected")
-# own_top1: the trajectory's mean answer top-1 (TIE_SPEC); tracked_top1: its mean top-1 over the
-# positions the change count reads (A(t), plus the current block under answer_and_block)
-TIE_BREAKS = ("own_top1", "tracked_top1", "incumbent", "model_order", "random")
 ON_COMPLETE = ("finish_independently", "relay_then_finish")
 SELECTION_TCC = ("whole_decode", "last_round")
-BRIDGE_GAPS = ("drop", "offsets", "chars")  # tie.ensemble.bridge: tokens after a gap
-# positions the token change count reads: A(t) (TIE_SPEC) | A(t) plus the masked reasoning
-# positions of the block being written
-CHANGE_POSITIONS = ("answer", "answer_and_block")
-
-# Spellings used in early configs, mapped to the canonical values above.
-_ALIASES = {
-    "tcc_top1": "lowest_tcc",
-    "order": "model_order",
-    "independent": "finish_independently",
-    "whole": "whole_decode",
-}
 
 
 @dataclass
@@ -47,9 +31,39 @@ class GatingOptions:
 
 
 @dataclass
-class EnsembleOptions:
-    """How a method decodes, scores, relays and selects. Defaults are the paper's."""
+class ExperimentalOptions:
+    """The testbed's research relay rules: beyond the paper and TIE_SPEC, off by default
+    (experiments/testbed/RESULTS.md says where each was decided). Set them under
+    `ensemble.options.experimental`."""
 
+    # The n steps of a round show the answer's reaction to only n - 1 of the round's commits; True
+    # adds one forward per member at the end of each relayed round of a change-count scoring (no
+    # commit, counted in NFE) so the count also sees the reaction to the last one.
+    count_last_commit: bool = False
+    # What the token change count reads (relay score and final selection alike), a registered
+    # rule (tie.ensemble.rules.positions): `answer` (A(t), the paper) or `answer_and_block` (also
+    # the masked reasoning positions of the block being written).
+    change_positions: str = "answer"
+    # Change-count relay scores within this distance of the round's best count as tied, so the tie
+    # rule decides among them (a one-flip lead can be noise). Count units: only the change-count
+    # scorings use it; relay only, final selection keeps exact ties. 0: exact ties (the paper).
+    tie_tolerance: float = 0.0
+
+
+@dataclass
+class EnsembleOptions:
+    """How a method decodes, scores, relays and selects. Defaults are the paper's.
+
+    The first group is the paper's method and the decisions TIE_SPEC left open (each with the
+    spec's default); `gating` and `calibration` are documented extensions (beyond the paper, off
+    by default); `experimental` holds the testbed's research relay rules. Names of rules
+    (scoring, tie_break, final_selection, bridge_gaps, change_positions) are checked against their
+    registries (tie.ensemble.registry); rules tagged experimental there (tie_break tracked_top1 /
+    incumbent, bridge_gaps chars) are research rules too. A(t) itself (EOS exclusion, the cap K)
+    is each constituent's `DecodeConfig` (exclude_eos_from_answer, eos_answer_cap).
+    """
+
+    # the paper and TIE_SPEC's open decisions
     interval: int = 16
     scoring: str = "tcc"  # used by `tie` without a suffix; `tie:<s>` overrides
     normalise: bool = True
@@ -60,70 +74,68 @@ class EnsembleOptions:
     tie_break_seed: int = 0
     on_complete: str = "finish_independently"
     selection_tcc: str = "whole_decode"
-    exclude_eos: bool | None = None  # None: keep each DecodeConfig's exclude_eos_from_answer
-    answer_cap: int | None = None  # None: keep each DecodeConfig's eos_answer_cap
+    bridge_gaps: str = "drop"  # cross-tokenizer relay, tokens after a gap: drop | offsets | chars
+    trace_steps: bool = True
+    # extensions (beyond the paper, off by default)
     gating: GatingOptions | dict[str, Any] | None = None
     calibration: dict[str, float] | None = None  # per-model temperature for logit metrics
-    trace_steps: bool = True
-    bridge_gaps: str = "drop"  # cross-tokenizer relay, tokens after a gap: drop | offsets | chars
-    # The n steps of a round show the answer's reaction to only n - 1 of the round's commits; True
-    # adds one forward per member at the end of each relayed round of `tie:tcc` (no commit, counted
-    # in NFE) so the token change count also sees the reaction to the last one [ours].
-    count_last_commit: bool = False
-    # What the token change count reads (relay score and final selection alike): the answer
-    # positions A(t) (the paper) or A(t) plus the masked reasoning positions of the current block,
-    # so a model that wavers over what it is writing now also scores as less reliable [ours].
-    change_positions: str = "answer"
-    # Token change count relay scores within this distance of the round's best count as tied, so
-    # the tie rule decides among them: a round's count is a handful of flips, and a one-flip lead
-    # can be noise. In count units, so the logit scorings keep exact ties; relay only, final
-    # selection keeps exact ties [ours]. 0: exact ties (the paper).
-    tie_tolerance: float = 0.0
+    # the testbed's research relay rules
+    experimental: ExperimentalOptions | dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        for name in ("final_selection", "tie_break", "on_complete", "selection_tcc"):
-            value = getattr(self, name)
-            setattr(self, name, _ALIASES.get(value, value))
-        if isinstance(self.gating, dict):
-            self.gating = GatingOptions(**self.gating)
-        if self.gating is None:
-            self.gating = GatingOptions()
+        self.gating = _group(GatingOptions, self.gating, "gating")
+        self.experimental = _group(ExperimentalOptions, self.experimental, "experimental")
         self.validate()
 
     def validate(self) -> None:
         """Raise ValueError naming the bad option (called before any compute)."""
+        from tie.ensemble import registry as r
+
+        x = self.experimental
         checks = [
-            ("scoring", self.scoring, SCORINGS),
-            ("final_selection", self.final_selection, FINAL_SELECTIONS),
-            ("tie_break", self.tie_break, TIE_BREAKS),
-            ("on_complete", self.on_complete, ON_COMPLETE),
-            ("selection_tcc", self.selection_tcc, SELECTION_TCC),
-            ("bridge_gaps", self.bridge_gaps, BRIDGE_GAPS),
-            ("change_positions", self.change_positions, CHANGE_POSITIONS),
+            ("scoring", self.scoring, r.SCORINGS.names()),
+            ("final_selection", self.final_selection, r.FINAL_SELECTIONS.names()),
+            ("tie_break", self.tie_break, r.TIE_RULES.names()),
+            ("on_complete", self.on_complete, list(ON_COMPLETE)),
+            ("selection_tcc", self.selection_tcc, list(SELECTION_TCC)),
+            ("bridge_gaps", self.bridge_gaps, r.BRIDGES.names()),
+            ("experimental.change_positions", x.change_positions, r.CHANGE_POSITIONS.names()),
         ]
         for name, value, allowed in checks:
             if value not in allowed:
                 raise ValueError(f"EnsembleOptions.{name}={value!r}; expected one of {allowed}")
-        if not isinstance(self.count_last_commit, bool):
+        if not isinstance(x.count_last_commit, bool):
             raise ValueError(
-                f"EnsembleOptions.count_last_commit must be true or false, got "
-                f"{self.count_last_commit!r}"
+                "EnsembleOptions.experimental.count_last_commit must be true or false, got "
+                f"{x.count_last_commit!r}"
             )
-        if isinstance(self.tie_tolerance, bool) or not (
-            isinstance(self.tie_tolerance, (int, float)) and self.tie_tolerance >= 0
-        ):
+        tol = x.tie_tolerance
+        if isinstance(tol, bool) or not (isinstance(tol, (int, float)) and tol >= 0):
             raise ValueError(
-                f"EnsembleOptions.tie_tolerance must be a number >= 0, got {self.tie_tolerance!r}"
+                f"EnsembleOptions.experimental.tie_tolerance must be a number >= 0, got {tol!r}"
             )
         if not isinstance(self.interval, int) or self.interval < 1:
             raise ValueError(f"EnsembleOptions.interval must be an int >= 1, got {self.interval!r}")
         if self.final_selection == "best_model" and not self.best_model:
             raise ValueError("final_selection='best_model' needs EnsembleOptions.best_model")
-        if self.answer_cap is not None and self.answer_cap < 1:
-            raise ValueError(f"EnsembleOptions.answer_cap must be >= 1, got {self.answer_cap}")
         for model, temp in (self.calibration or {}).items():
             if not temp > 0:
                 raise ValueError(f"calibration temperature for {model!r} must be > 0, got {temp}")
+
+
+def _group(cls: type, value: Any, name: str) -> Any:
+    """An option group from None (its defaults), a dict (unknown keys named) or itself."""
+    if value is None:
+        return cls()
+    if isinstance(value, dict):
+        valid = {f.name for f in fields(cls)}
+        unknown = sorted(set(value) - valid)
+        if unknown:
+            raise ValueError(
+                f"unknown EnsembleOptions.{name} option(s) {unknown}; valid: {sorted(valid)}"
+            )
+        return cls(**value)
+    return value
 
 
 @dataclass

@@ -1,7 +1,9 @@
-"""Trajectory scores from per-step answer-region signals (TIE_SPEC sections 2 and 3).
+"""Trajectory scores from per-step signals (TIE_SPEC sections 2 and 3): the one token change
+count (`step_change_count`, `change_count`; the engine, `tie.tracing.checks` and `analysis/`
+all count with these), the logit scores, and the leader / final pick over [M, B] scores.
 
 Pure tensor functions, vectorised over the batch, so the algorithm can be pinned by hand-built
-cases without any model.
+cases without any model. The named rules they apply live in `tie.ensemble.rules`.
 """
 
 from __future__ import annotations
@@ -78,16 +80,18 @@ def argmax_with_ties(
     incumbent: torch.Tensor | None = None,
     tolerance: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Leader per row from scores [M, B]: argmax, ties by `tie_break` then model order.
+    """Leader per row from scores [M, B]: argmax, ties by the tie rule `tie_break`, then model
+    order.
 
-    Scores within `tolerance` (plus float noise) of a row's best are tied.
-    Returns (leader [B], tied [B] bool: the top score was shared). `eligible` [M, B] removes
-    gated models (a row with none eligible keeps every model). `incumbent` [B]: the previous
-    round's leader (-1: none) for `tie_break="incumbent"`, which keeps it when it is among the
-    tied (a tie is no evidence for handing the canvas over) and otherwise falls back to own_top1.
-    `tracked_top1` ranks the tied by `own_top1` as well: the caller passes the mean top-1 over
-    the positions its change count tracks as that key.
+    Scores within `tolerance` (plus float noise) of a row's best are tied. Returns (leader [B],
+    tied [B] bool: the top score was shared). `eligible` [M, B] removes gated models (a row with
+    none eligible keeps every model). `own_top1` [M, B] is the tie key of the keyed rules (the
+    caller passes the key the rule names, `tie.ensemble.rules.tie_rules`); `incumbent` [B] the
+    previous round's leader (-1: none).
     """
+    from tie.ensemble.registry import TIE_RULES
+
+    rule = TIE_RULES.get(tie_break)
     scores = scores.to(torch.float64).clone()
     m, b = scores.shape
     if eligible is not None:
@@ -96,28 +100,7 @@ def argmax_with_ties(
     best = scores.max(dim=0, keepdim=True).values
     top = (scores >= best - tolerance - TIE_ATOL) & torch.isfinite(scores) | (scores == best)
     tied = top.sum(dim=0) > 1
-    if tie_break == "incumbent":
-        if incumbent is None:
-            raise ValueError("tie_break='incumbent' needs the previous round's leaders")
-        rows = torch.arange(b, device=scores.device)
-        inc = incumbent.to(scores.device)
-        keep = (inc >= 0) & top[inc.clamp(min=0), rows]
-        only = torch.zeros_like(top)
-        only[inc.clamp(min=0), rows] = True
-        top = torch.where(keep.unsqueeze(0), only, top)
-        tie_break = "own_top1"
-    if tie_break in ("own_top1", "tracked_top1"):
-        if own_top1 is None:
-            raise ValueError(f"tie_break={tie_break!r} needs the models' own mean answer top-1")
-        key = torch.where(top, own_top1.to(torch.float64), torch.full_like(scores, -torch.inf))
-        kbest = key.max(dim=0, keepdim=True).values
-        top = top & (key >= kbest - TIE_ATOL)
-    elif tie_break == "random":
-        noise = torch.rand((m, b), generator=generator, dtype=torch.float64)
-        key = torch.where(top, noise, torch.full_like(noise, -1.0))
-        top = key == key.max(dim=0, keepdim=True).values
-    elif tie_break != "model_order":
-        raise ValueError(f"unknown tie_break {tie_break!r}")
+    top = rule(top, own_top1, incumbent, generator)
     order = torch.arange(m, device=scores.device).unsqueeze(1).expand(m, b)
     leader = torch.where(top, order, torch.full_like(order, m)).min(dim=0).values
     return leader, tied
@@ -130,25 +113,8 @@ def select_final(
     rounds_led: torch.Tensor | None = None,
     best_index: int | None = None,
 ) -> torch.Tensor:
-    """Final candidate per row from [M, B] statistics.
+    """Final candidate per row from [M, B] statistics by the registered final selection `rule`
+    (`tie.ensemble.rules.selections`)."""
+    from tie.ensemble.registry import FINAL_SELECTIONS
 
-    lowest_tcc: lowest change count, ties -> higher mean top-1 -> model order.
-    best_model: always `best_index`. most_selected: most rounds led, ties -> lowest_tcc.
-    """
-    m, b = counts.shape
-    if rule == "best_model":
-        if best_index is None or not 0 <= best_index < m:
-            raise ValueError(f"best_model needs a valid model index, got {best_index}")
-        return torch.full((b,), best_index, dtype=torch.long)
-    if rule == "lowest_tcc":
-        leader, _ = argmax_with_ties(-counts, "own_top1", own_top1=mean_top1)
-        return leader
-    if rule == "most_selected":
-        if rounds_led is None:
-            raise ValueError("most_selected needs rounds_led")
-        led = rounds_led.to(torch.float64)
-        most = led == led.max(dim=0, keepdim=True).values
-        masked_counts = torch.where(most, counts.to(torch.float64), torch.full_like(led, torch.inf))
-        leader, _ = argmax_with_ties(-masked_counts, "own_top1", own_top1=mean_top1)
-        return leader
-    raise ValueError(f"unknown final_selection {rule!r}")
+    return FINAL_SELECTIONS.get(rule)(counts, mean_top1, rounds_led, best_index)

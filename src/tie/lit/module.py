@@ -183,13 +183,13 @@ class EnsemblePredictModule(pl.LightningModule):
 
     def _decode_share(self) -> dict[str, Any]:
         """{"share": DecodeShare()} when the api's run_method takes one and both `post` and
-        `single:<m>` methods run (tie.ensemble.engine.DecodeShare); {} otherwise."""
+        `single:<m>` methods run (tie.ensemble.methods.DecodeShare); {} otherwise."""
         methods = self.plan.methods
         if "post" not in methods or not any(m.startswith("single:") for m in methods):
             return {}
         if "share" not in inspect.signature(self.api.run_method).parameters:
             return {}
-        from tie.ensemble.engine import DecodeShare
+        from tie.ensemble.methods import DecodeShare
 
         return {"share": DecodeShare()}
 

@@ -9,7 +9,6 @@ tokens straight after the prompt, without a suffix.
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import torch
@@ -84,11 +83,14 @@ def decode_prompt(cfg: DictConfig, api: Api) -> str:
     if canvas == "task":
         return _decode_on_task_canvas(cfg, api, spec, backend, prompt, dec)
     ids = torch.tensor([backend.chat_prompt(prompt)], dtype=torch.long, device=backend.device)
-    kwargs = {**dec, "gen_length": gen_length, "steps": dec.get("steps") or gen_length}
-    accepted = inspect.signature(api.generate).parameters
-    if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
-        kwargs = {k: v for k, v in kwargs.items() if k in accepted}
-    out = api.generate(backend, ids, **kwargs)
+    from dataclasses import fields
+
+    from tie.decoding.config import DecodeConfig
+
+    known = {f.name for f in fields(DecodeConfig)}
+    options = {k: v for k, v in dec.items() if k in known}
+    config = DecodeConfig(**{**options, "steps": dec.get("steps") or gen_length})
+    out = api.generate(backend, ids, gen_length=gen_length, config=config)
     return backend.tokenizer.decode(out[0, ids.shape[1] :].tolist(), skip_special_tokens=True)
 
 

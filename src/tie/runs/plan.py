@@ -17,10 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from tie.runs.errors import RunConfigError
 from tie.runs.paths import CONF_DIR
 
-METHOD_KINDS = ("single", "post", "tie", "avg", "vote", "oracle")
-TIE_SCORINGS = ("tcc", "top1", "entropy", "margin")
 AVG_RULES = ("mean", "product")  # = tie.ensemble.baselines.AVG_RULES
-LOGIT_SCORINGS = ("top1", "entropy", "margin")
 CALIBRATION_FIT = "fit"
 # ensemble.calibration_data defaults (used with ensemble.options.calibration=fit)
 CALIBRATION_DEFAULTS = {"task_options": {"split": "dev"}, "limit": 64, "bounds": [0.05, 20.0]}
@@ -159,15 +156,17 @@ def resolve_model(entry: str, cfg: DictConfig) -> ModelSpec:
 def expand_methods(methods: list[str], scoring: Any, model_names: list[str]) -> list[str]:
     """`single` -> single:<m> per constituent; `tie` -> tie:<s> per scoring; `avg` -> avg:mean and
     avg:product; `vote`, `oracle` as is (issue 9 baselines); checked, deduped."""
+    from tie.ensemble.registry import METHODS, SCORINGS
+
     scorings = [scoring] if isinstance(scoring, str) else list(scoring or [])
     for s in scorings:
-        if s not in TIE_SCORINGS:
-            raise RunConfigError(f"unknown ensemble.scoring {s!r}; valid: {list(TIE_SCORINGS)}")
+        if s not in SCORINGS:
+            raise RunConfigError(f"unknown ensemble.scoring {s!r}; valid: {SCORINGS.names()}")
     out: list[str] = []
     for m in methods:
         kind, _, arg = str(m).partition(":")
-        if kind not in METHOD_KINDS:
-            raise RunConfigError(f"unknown method {m!r}; valid kinds: {list(METHOD_KINDS)}")
+        if kind not in METHODS:
+            raise RunConfigError(f"unknown method {m!r}; valid kinds: {METHODS.names()}")
         if kind == "single":
             names = [arg] if arg else model_names
             for n in names:
@@ -175,8 +174,8 @@ def expand_methods(methods: list[str], scoring: Any, model_names: list[str]) -> 
                     raise RunConfigError(f"method {m!r}: {n!r} is not a constituent {model_names}")
             out += [f"single:{n}" for n in names]
         elif kind == "tie":
-            if arg and arg not in TIE_SCORINGS:
-                raise RunConfigError(f"unknown TIE scoring in {m!r}; valid: {list(TIE_SCORINGS)}")
+            if arg and arg not in SCORINGS:
+                raise RunConfigError(f"unknown TIE scoring in {m!r}; valid: {SCORINGS.names()}")
             if not arg and not scorings:
                 raise RunConfigError("method 'tie' needs ensemble.scoring (e.g. [tcc, top1])")
             out += [f"tie:{arg}"] if arg else [f"tie:{s}" for s in scorings]
@@ -334,9 +333,14 @@ def build_plan(cfg: DictConfig) -> RunPlan:
 
 
 def needs_cross_model_tokenizers(plan: RunPlan) -> bool:
-    """Cross-model logit scoring reads every candidate in every model's tokens."""
+    """Cross-model logit scoring reads every candidate in every model's tokens (every scoring
+    but the change count's, which reads each trajectory alone)."""
+    from tie.ensemble.registry import SCORINGS
+
     return bool(plan.options.get("cross_model")) and any(
-        m.partition(":")[2] in LOGIT_SCORINGS for m in plan.methods if m.startswith("tie:")
+        not getattr(SCORINGS.get(m.partition(":")[2]), "counts", False)
+        for m in plan.methods
+        if m.startswith("tie:")
     )
 
 
