@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import torch
 
 from tie.decoding.config import DecodeInputError
+from tie.decoding.state import DecodeState
 
 
 @dataclass(frozen=True)
@@ -179,13 +180,11 @@ def build_canvas(
     reasoning_len: int,
     suffix_text: str | None = None,
     answer_len: int = 0,
-):
+) -> DecodeState:
     """Left-pad prompts, add `reasoning_len` masks, the fixed suffix, `answer_len` masks.
 
     Returns a fresh `DecodeState` on the backend's device. `suffix_text=None` means no suffix.
     """
-    from tie.decoding.state import DecodeState
-
     mask_id = require_mask_id(backend)
     if not prompt_ids or not all(isinstance(p, (list, tuple)) and p for p in prompt_ids):
         raise DecodeInputError("prompt_ids must be a non-empty list of non-empty token id lists")

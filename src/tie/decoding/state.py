@@ -11,11 +11,14 @@ that block has left (at least 1).
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 import torch
 
-from tie.decoding.canvas import CanvasLayout
 from tie.decoding.config import DecodeInputError
+
+if TYPE_CHECKING:  # the layout type only: canvas.py builds states, state.py imports no canvas
+    from tie.decoding.canvas import CanvasLayout
 
 SCHEDULE = ("cur_block", "blk_n", "blk_spb", "blk_step", "carry", "resched")
 

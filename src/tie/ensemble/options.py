@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from tie.ensemble import registry as r
+
 ON_COMPLETE = ("finish_independently", "relay_then_finish")
 SELECTION_TCC = ("whole_decode", "last_round")
 
@@ -89,8 +91,6 @@ class EnsembleOptions:
 
     def validate(self) -> None:
         """Raise ValueError naming the bad option (called before any compute)."""
-        from tie.ensemble import registry as r
-
         x = self.experimental
         checks = [
             ("scoring", self.scoring, r.SCORINGS.names()),

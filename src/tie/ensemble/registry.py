@@ -38,6 +38,10 @@ class Registry(Generic[T]):
 
         return deco
 
+    def unregister(self, name: str) -> None:
+        """Drop a rule (tests that register their own)."""
+        self._items.pop(name, None)
+
     def get(self, name: str) -> T:
         _load_builtins()
         if name not in self._items:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import torch
 
+from tie.ensemble.registry import FINAL_SELECTIONS, TIE_RULES
+
 TIE_ATOL = 1e-9  # scores closer than this are a tie in the relay / selection
 
 
@@ -89,8 +91,6 @@ def argmax_with_ties(
     caller passes the key the rule names, `tie.ensemble.rules.tie_rules`); `incumbent` [B] the
     previous round's leader (-1: none).
     """
-    from tie.ensemble.registry import TIE_RULES
-
     rule = TIE_RULES.get(tie_break)
     scores = scores.to(torch.float64).clone()
     m, b = scores.shape
@@ -115,6 +115,4 @@ def select_final(
 ) -> torch.Tensor:
     """Final candidate per row from [M, B] statistics by the registered final selection `rule`
     (`tie.ensemble.rules.selections`)."""
-    from tie.ensemble.registry import FINAL_SELECTIONS
-
     return FINAL_SELECTIONS.get(rule)(counts, mean_top1, rounds_led, best_index)
