@@ -25,10 +25,11 @@ from pathlib import Path
 
 import torch
 
+from tie.ensemble.registry import SCORINGS
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[2]
 OUT_ROOT = ROOT / "experiments" / "testbed" / "results"
-SCORINGS = ("tcc", "top1", "entropy", "margin")
 TIE_BREAK_RULES = {
     "own_top1": "ties in the relay score broken by the trajectory's mean answer top-1 under its "
     "own model, then model order",
@@ -97,7 +98,7 @@ def expand_methods(methods: list[str], members: list[str]) -> list[str]:
         if m == "single":
             out += [f"single:{x}" for x in members]
         elif m == "tie":
-            out += [f"tie:{s}" for s in SCORINGS]
+            out += [f"tie:{s}" for s in SCORINGS.names()]
         else:
             out.append(m)
     return out
