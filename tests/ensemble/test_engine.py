@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import fake_decoding as fd
 import pytest
 import torch
+from fakes import TinyTask
 
 from tie.ensemble import engine
 from tie.ensemble.options import Constituent, EnsembleOptions
-from tie.tasks.base import CanvasBudget
 from tie.tracing import Tracer, read_traces, recompute_round_tcc
 
 torch.set_num_threads(1)
 
 
-@dataclass
-class EchoTask:
-    """Answer text is graded against row['gold'] verbatim."""
-
-    name: str = "echo"
-    answer_suffix: str = "="
-    budget: CanvasBudget = CanvasBudget(8, 2)
-
-    def score(self, text, row):
-        return text, text == row["gold"]
+def EchoTask() -> TinyTask:
+    """The tiny task with a one-token suffix "=" and an 8 + 2 canvas."""
+    return TinyTask(8, 2, answer_suffix="=", name="echo")
 
 
 @pytest.fixture(autouse=True)
