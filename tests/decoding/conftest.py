@@ -2,8 +2,7 @@
 
 import pytest
 import torch
-
-from tie.models.scripted import ScriptedBackend, make_scripted_backend
+from fakes import ScriptedBackend, make_scripted_backend
 
 torch.set_num_threads(1)
 

@@ -2,10 +2,10 @@
 
 import pytest
 import torch
+from fakes import ScriptedBackend, make_scripted_backend, make_tokenizer
 from tie_decoding_helpers import random_prompts
 
 from tie.decoding import DecodeConfig, DecodeInputError, Decoder, build_canvas, generate
-from tie.models.scripted import ScriptedBackend, make_scripted_backend, make_tokenizer
 
 
 def no_forward(*_):

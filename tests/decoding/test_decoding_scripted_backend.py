@@ -1,9 +1,9 @@
 """The scripted fake backend: protocol, two vocabularies, padding-invariant pseudo-model."""
 
 import torch
+from fakes import ScriptedBackend, make_scripted_backend, make_tokenizer, table_logits
 
 from tie.models.backend import MDLMBackend
-from tie.models.scripted import ScriptedBackend, make_scripted_backend, make_tokenizer, table_logits
 
 
 def test_satisfies_backend_protocol_and_counts_calls():

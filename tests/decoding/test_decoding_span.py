@@ -6,11 +6,11 @@ from dataclasses import replace
 
 import pytest
 import torch
+from fakes import ScriptedBackend, make_scripted_backend, pseudo_model
 from tie_decoding_helpers import random_prompts
 
 from tie.decoding import DecodeConfig, Decoder, build_canvas
 from tie.decoding.decoder import SPAN_MIN_VOCAB
-from tie.models.scripted import ScriptedBackend, make_scripted_backend, pseudo_model
 
 
 def fresh(backend, lengths=(4, 7, 5), reasoning=17, answer=8):

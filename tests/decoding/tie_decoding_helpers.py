@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import torch
-
-from tie.models.scripted import ScriptedBackend
+from fakes import ScriptedBackend
 
 torch.set_num_threads(1)
 
@@ -14,16 +13,6 @@ def random_prompts(backend: ScriptedBackend, lengths: list[int], seed: int = 0) 
     g = torch.Generator().manual_seed(seed)
     lo = 5  # variant "a": ids 0-4 are specials
     return [torch.randint(lo, backend.vocab_size, (n,), generator=g).tolist() for n in lengths]
-
-
-def left_pad(prompts: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
-    width = max(len(p) for p in prompts)
-    ids = torch.full((len(prompts), width), pad, dtype=torch.long)
-    am = torch.zeros_like(ids)
-    for r, p in enumerate(prompts):
-        ids[r, width - len(p) :] = torch.tensor(p)
-        am[r, width - len(p) :] = 1
-    return ids, am
 
 
 def probs_backend(probs: torch.Tensor, offset: int) -> ScriptedBackend:

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import torch
+from fakes import ScriptedBackend, make_tokenizer
 
 from tie.ensemble.signals import signals_from_logits
-from tie.models.scripted import ScriptedBackend, make_tokenizer
 
 
 @dataclass

@@ -4,6 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from fakes import make_scripted_backend
 
 from tie.ensemble import EnsembleOptions
 from tie.ensemble.bridge import (
@@ -13,7 +14,6 @@ from tie.ensemble.bridge import (
     translate_region,
     translate_rows,
 )
-from tie.models.scripted import make_scripted_backend
 
 
 def _enc(backend, text):

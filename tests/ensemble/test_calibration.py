@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from fakes import ScriptedBackend, TinyTask, make_tokenizer
 
 from tie.ensemble.calibration import (
     DEFAULT_BOUNDS,
@@ -13,22 +14,11 @@ from tie.ensemble.calibration import (
     fit_calibration,
     fit_temperature,
 )
-from tie.models.scripted import ScriptedBackend, make_tokenizer
-from tie.tasks.base import CanvasBudget
 
 torch.set_num_threads(1)
 
 DIGITS = "1234"
 PROBS = [0.4, 0.3, 0.2, 0.1]  # the "true" answer-token distribution
-
-
-class TinyTask:
-    name = "tiny"
-    answer_suffix = "Answer:"
-    budget = CanvasBudget(8, 10)
-
-    def build_prompt(self, row):
-        return row["prompt"]
 
 
 def scaled_backend(scale: float) -> ScriptedBackend:
@@ -58,7 +48,7 @@ def rows_with_true_frequencies(n_rows: int = 10) -> list[dict]:
 def test_fitted_temperature_recovers_the_logit_scale(scale):
     backend = scaled_backend(scale)
     rows = rows_with_true_frequencies()
-    t = fit_temperature(backend, TinyTask(), rows, batch_size=4)
+    t = fit_temperature(backend, TinyTask(8, 10), rows, batch_size=4)
     assert t == pytest.approx(scale, rel=0.05)
     assert backend.calls == 3  # one forward per batch of 4 rows
 
@@ -69,7 +59,7 @@ def test_targets_are_the_gold_answer_tokens_with_reasoning_on_the_canvas():
     seen = []
     fn = backend._fn
     backend._fn = lambda x, m=None: (seen.append(x.clone()), fn(x, m))[1]
-    logits, targets = answer_logits_and_targets(backend, TinyTask(), rows)
+    logits, targets = answer_logits_and_targets(backend, TinyTask(8, 10), rows)
     tok = backend.tokenizer
     assert tok.decode(targets[:10].tolist()) == rows[0]["answer"]
     assert logits.shape == (20, len(tok)) and torch.isinf(logits[:, backend.mask_id]).all()
@@ -84,10 +74,12 @@ def test_fit_calibration_per_constituent_and_bad_bounds():
 
     cfg = DecodeConfig(block_length=4, rounding="ceil")
     cons = [Constituent("a", scaled_backend(2.0), cfg), Constituent("b", scaled_backend(0.5), cfg)]
-    temps = fit_calibration(cons, TinyTask(), rows_with_true_frequencies())
+    temps = fit_calibration(cons, TinyTask(8, 10), rows_with_true_frequencies())
     assert temps["a"] == pytest.approx(2.0, rel=0.05) and temps["b"] == pytest.approx(0.5, rel=0.05)
     with pytest.raises(ValueError, match="bounds"):
-        fit_temperature(cons[0].backend, TinyTask(), rows_with_true_frequencies(), bounds=(2, 1))
+        fit_temperature(
+            cons[0].backend, TinyTask(8, 10), rows_with_true_frequencies(), bounds=(2, 1)
+        )
 
 
 def test_zoo_member_gives_a_finite_temperature_in_bounds():

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from fakes import ScriptedBackend, make_tokenizer
 from tiny_task import TinyTask, traced_tcc_run, xy_member
 
 from tie.decoding import DecodeConfig
 from tie.ensemble import Constituent, EnsembleOptions, run_method
-from tie.models.scripted import ScriptedBackend, make_tokenizer
 
 REASONING, ANSWER, BLOCK = 8, 4, 8
 

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from fakes import TinyTask
 
 from tie.decoding import DecodeConfig
 from tie.ensemble import Constituent, EnsembleOptions, run_method
-from tie.models import DreamConfig, DreamModel, LLaDAConfig, LLaDAModelLM, TransformersBackend
-from tie.models.scripted import make_tokenizer
-from tie.tasks.base import CanvasBudget
 from tie.tracing import Tracer, read_traces, recompute_round_tcc
 
 torch.set_num_threads(1)
@@ -21,46 +19,22 @@ torch.set_num_threads(1)
 METHODS = ["single:llada", "post", "tie:tcc", "tie:top1", "tie:entropy", "tie:margin"]
 
 
-class TinyTask:
-    name = "tiny"
-    answer_suffix = "Answer:"
-    budget = CanvasBudget(16, 4)
-
-    def score(self, text, row):
-        return text, text == row["gold"]
-
-
-def tiny_backend(family: str, variant: str, seed: int, name: str) -> TransformersBackend:
-    torch.manual_seed(seed)
-    if family == "llada":
-        model = LLaDAModelLM(
-            LLaDAConfig(
-                d_model=32, n_heads=4, n_kv_heads=2, n_layers=1, mlp_hidden_size=64,
-                vocab_size=128, max_sequence_length=512,
-            )
-        )  # fmt: skip
-    else:
-        model = DreamModel(
-            DreamConfig(
-                hidden_size=32, num_attention_heads=4, num_key_value_heads=2, num_hidden_layers=1,
-                intermediate_size=64, vocab_size=128, max_position_embeddings=512,
-            )
-        )  # fmt: skip
-    return TransformersBackend(model.eval(), make_tokenizer(variant), family, name)
-
-
-@pytest.fixture(scope="module")
-def members():
-    cfg = DecodeConfig(block_length=4, rounding="ceil")
-    return [
-        Constituent("llada", tiny_backend("llada", "a", 0, "llada"), cfg),
-        Constituent("dream", tiny_backend("dream", "b", 1, "dream"), cfg),
-        Constituent("llada2", tiny_backend("llada", "a", 2, "llada2"), cfg),
-    ]
+def assert_rounds_explain_leaders(t: dict) -> None:
+    """The traces explain every round: tie:tcc's logged round scores are what its step rows add
+    up to, and each round's leader has the top score under the rule that selected it."""
+    tcc = t["steps"][t["steps"].method == "tie:tcc"]
+    logged = t["rounds"][t["rounds"].method == "tie:tcc"].set_index(["id", "round", "model"])
+    again = recompute_round_tcc(tcc).set_index(["id", "round", "model"]).reindex(logged.index)
+    assert again["score_tcc"].values == pytest.approx(logged["score_tcc"].values)
+    for _, grp in t["rounds"].groupby(["id", "method", "round"]):
+        col = "score_" + grp["selecting"].iloc[0]
+        top = grp[grp[col] >= grp[col].max() - 1e-9]
+        assert grp["leader"].iloc[0] in set(top["model"])
 
 
 @pytest.mark.parametrize("n_members", [2, 3])
-def test_every_method_runs_and_traces_explain_leaders(members, tmp_path, n_members):
+def test_every_method_runs_and_traces_explain_leaders(tiny_members, tmp_path, n_members):
+    members = tiny_members
     prompts = ["1+1?", "What is 2 and 3?"]
     rows = [{"id": "a", "gold": "2"}, {"id": "b", "gold": "5"}]
     opts = EnsembleOptions(interval=4)
@@ -84,14 +58,7 @@ def test_every_method_runs_and_traces_explain_leaders(members, tmp_path, n_membe
             if method.startswith("tie"):
                 assert len(out.leaders) == steps_per_model // 4 - 1
     t = read_traces(tmp_path)
-    tie = t["steps"][t["steps"].method == "tie:tcc"]
-    logged = t["rounds"][t["rounds"].method == "tie:tcc"].set_index(["id", "round", "model"])
-    again = recompute_round_tcc(tie).set_index(["id", "round", "model"]).reindex(logged.index)
-    assert again["score_tcc"].values == pytest.approx(logged["score_tcc"].values)
-    for _, grp in t["rounds"].groupby(["id", "method", "round"]):
-        col = "score_" + grp["selecting"].iloc[0]
-        top = grp[grp[col] >= grp[col].max() - 1e-9]
-        assert grp["leader"].iloc[0] in set(top["model"])
+    assert_rounds_explain_leaders(t)
     bridges = set(t["rounds"][t["rounds"].replaced]["bridge"])
     assert "text" in bridges  # llada <-> dream goes through text
     if n_members == 3:
@@ -100,7 +67,8 @@ def test_every_method_runs_and_traces_explain_leaders(members, tmp_path, n_membe
     assert (cands.groupby(["id", "method"])["selected"].sum() == 1).all()
 
 
-def test_baselines_on_same_tokenizer_pair(members):
+def test_baselines_on_same_tokenizer_pair(tiny_members):
+    members = tiny_members
     pair = [members[0], members[2]]  # two LLaDA models sharing one tokenizer
     rows = [{"id": "a", "gold": "2"}]
     for method in ("avg:mean", "avg:product", "vote", "oracle"):
@@ -149,14 +117,7 @@ def test_zoo_pair(tmp_path):
             scoring = 2 * 2 * len(results[m][i].leaders)
             assert scoring < results[m][i].nfe <= single_nfe * 1.02 + scoring
     t = read_traces(tmp_path)
-    tcc = t["steps"][t["steps"].method == "tie:tcc"]
-    logged = t["rounds"][t["rounds"].method == "tie:tcc"].set_index(["id", "round", "model"])
-    again = recompute_round_tcc(tcc).set_index(["id", "round", "model"]).reindex(logged.index)
-    assert again["score_tcc"].values == pytest.approx(logged["score_tcc"].values)
-    for _, grp in t["rounds"].groupby(["id", "method", "round"]):
-        col = "score_" + grp["selecting"].iloc[0]
-        top = grp[grp[col] >= grp[col].max() - 1e-9]
-        assert grp["leader"].iloc[0] in set(top["model"])
+    assert_rounds_explain_leaders(t)
     assert set(t["rounds"]["method"]) == {"tie:tcc", "tie:top1", "tie:entropy", "tie:margin"}
     replaced = t["rounds"][t["rounds"].replaced]
     assert set(replaced["bridge"]) <= {"text"} and len(replaced) > 0  # cross-vocabulary relays

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import fake_decoding as fd
 import pytest
 import torch
+from fakes import TinyTask
 
 from tie.ensemble import run_method, trajectory
 from tie.ensemble.cycle import CycleRecord, CycleSpec
@@ -20,16 +19,9 @@ from tie.tracing import Tracer, read_traces, recompute_round_tcc
 torch.set_num_threads(1)
 
 
-@dataclass
-class EchoTask:
-    """Answer text is graded against row['gold'] verbatim."""
-
-    name: str = "echo"
-    answer_suffix: str = "="
-    budget: CanvasBudget = CanvasBudget(8, 2)
-
-    def score(self, text, row):
-        return text, text == row["gold"]
+def EchoTask() -> TinyTask:
+    """The tiny task with a one-token suffix "=" and an 8 + 2 canvas."""
+    return TinyTask(8, 2, answer_suffix="=", name="echo")
 
 
 @pytest.fixture(autouse=True)

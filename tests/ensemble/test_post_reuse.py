@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import torch
-from test_end_to_end import TinyTask, tiny_backend
+from fakes import TinyTask
 
 from tie.decoding import DecodeConfig
 from tie.ensemble import Constituent, EnsembleOptions, run_method, trajectory
@@ -18,12 +18,9 @@ METHODS = ["single:llada", "single:dream", "post"]
 
 
 @pytest.fixture(scope="module")
-def members():
-    cfg = DecodeConfig(block_length=4, rounding="ceil")
-    return [
-        Constituent("llada", tiny_backend("llada", "a", 0, "llada"), cfg),
-        Constituent("dream", tiny_backend("dream", "b", 1, "dream"), cfg),
-    ]
+def members(tiny_members):
+    """The tiny llada + dream pair (different tokenizers) of `tests/conftest.py`."""
+    return tiny_members[:2]
 
 
 def counting_decoder(monkeypatch) -> dict[str, int]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from fakes import ScriptedBackend, make_tokenizer
 from tiny_task import TinyTask
 
 from tie.decoding import DecodeConfig
 from tie.ensemble import Constituent, EnsembleOptions, run_method
-from tie.models.scripted import ScriptedBackend, make_tokenizer
 from tie.tracing import Tracer, read_traces
 
 INTERVAL = 3  # mid-block relays (block 8)

@@ -1,5 +1,5 @@
-"""A minimal task for engine tests with scripted models (fixed budget, exact-match grading), and
-a traced TIE run on one of its problems."""
+"""Scripted x/y members and a traced TIE run on one problem of the tests' `TinyTask` (re-exported
+here for the engine tests that import it with these helpers)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+from fakes import ScriptedBackend, TinyTask, make_tokenizer
 
 from tie.decoding import DecodeConfig
 from tie.ensemble import Constituent, EnsembleOptions, run_method
-from tie.models.scripted import ScriptedBackend, make_tokenizer
-from tie.tasks.base import CanvasBudget
 from tie.tracing import Tracer, read_traces, recompute_round_tcc
 
 # edit(logits [B, L, V], input_ids, x_id, y_id, mask_id) shapes a scripted member's logits in place
@@ -39,17 +38,6 @@ def xy_member(name: str, edit: LogitEdit) -> ScriptedBackend:
         return out
 
     return ScriptedBackend(fn, tokenizer=tok, name=name)
-
-
-class TinyTask:
-    name = "tiny"
-    answer_suffix = "Answer:"
-
-    def __init__(self, reasoning: int, answer: int) -> None:
-        self.budget = CanvasBudget(reasoning, answer)
-
-    def score(self, text: str, row: dict) -> tuple[str, bool]:
-        return text, text == row["gold"]
 
 
 def traced_tcc_run(

@@ -9,8 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
-from tie.models.scripted import make_scripted_backend
+from fakes import make_scripted_backend
 
 SCRIPT = Path(__file__).resolve().parents[2] / "experiments" / "relay_fidelity" / "measure.py"
 

@@ -193,28 +193,21 @@ def fake_api_checked() -> Api:
 def tiny_real_api() -> Api:
     """The real task registry, decoder, TIE engine and tracer over tiny random-initialised models
     (zoo names map to LLaDA / Dream / LLaDA with two different tokenizers)."""
+    from fakes import tiny_backend
+
     from tie.decoding import generate as real_generate
     from tie.ensemble import Constituent as RealConstituent
     from tie.ensemble import run_method as real_run_method
     from tie.ensemble.injection import run_injection
-    from tie.models import DreamConfig, DreamModel, LLaDAConfig, LLaDAModelLM, TransformersBackend
-    from tie.models.scripted import make_tokenizer
     from tie.tasks import get_task as real_get_task
     from tie.tracing import make_tracer, merge_ranks
 
     def load(spec: Any, device: str = "cpu", dtype: Any = None) -> Any:
         name = spec if isinstance(spec, str) else spec["path"]
         seed = {"zoo:llada-a": 0, "zoo:dream-b": 1, "zoo:llada-c": 2}.get(name, 3)
-        torch.manual_seed(seed)
         if "dream" in name:
-            model = DreamModel(DreamConfig(
-                hidden_size=32, num_attention_heads=4, num_key_value_heads=2, num_hidden_layers=1,
-                intermediate_size=64, vocab_size=128, max_position_embeddings=512))  # fmt: skip
-            return TransformersBackend(model.eval(), make_tokenizer("b"), "dream", name)
-        model = LLaDAModelLM(LLaDAConfig(
-            d_model=32, n_heads=4, n_kv_heads=2, n_layers=1, mlp_hidden_size=64, vocab_size=128,
-            max_sequence_length=512))  # fmt: skip
-        return TransformersBackend(model.eval(), make_tokenizer("a"), "llada", name)
+            return tiny_backend("dream", "b", seed, name)
+        return tiny_backend("llada", "a", seed, name)
 
     return Api(
         load_backend=load,

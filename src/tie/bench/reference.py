@@ -1,18 +1,32 @@
-"""LLaDA's reference sampler re-implemented plainly (research/decoders.md section 2), for timing.
+"""LLaDA's reference sampler re-implemented plainly (research/decoders.md section 2): the one
+oracle that `tie-bench` times against our decoder and `tests/decoding` checks it against.
 
 Written the way the authors' `generate.py` works, not the way our decoder does: every step runs
 the model on the whole canvas, takes the argmax and its softmax probability at *every* position,
 hides positions past the current block and unmasked positions, and commits each row's top-quota
-positions with a per-row `topk` loop. Zero-quota steps still run their forward pass. Greedy
-(temperature 0) and low-confidence remasking only: the setting our decoder must match token for
-token, so the benchmark can check the outputs are equal as well as time both. One deliberate
-deviation, shared with our decoder: the mask id is never chosen as a token (a trained MDLM never
-predicts it; an untrained one could, and the reference would then stall on that position).
+positions with a per-row `topk` loop; the quota is fixed at block start; zero-quota steps still
+run their forward pass. Greedy (temperature 0), low-confidence remasking, no CFG, no EOS options:
+the setting our decoder must match token for token. Like `generate.py` it may commit the mask id
+as a token (the position stays masked, the step's quota is spent); our decoder follows it within
+the block and then finishes the block (docs/CONTRACTS.md, "Deviations from the reference code"),
+so outputs differ only where a model predicts the mask id. The softmax is over the backend's
+float32 logits (`MDLMBackend.logits`), where `generate.py` takes it in the model's dtype.
 """
 
 from __future__ import annotations
 
 import torch
+
+
+def left_pad(prompts: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(ids [B, P], attention_mask [B, P]): the prompts left-padded, as `generate.py` takes them."""
+    width = max(len(p) for p in prompts)
+    ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
+    am = torch.zeros_like(ids)
+    for r, p in enumerate(prompts):
+        ids[r, width - len(p) :] = torch.tensor(p, dtype=torch.long)
+        am[r, width - len(p) :] = 1
+    return ids, am
 
 
 def quota_table(block_masks: torch.Tensor, steps: int) -> torch.Tensor:
@@ -54,7 +68,6 @@ def llada_reference_generate(
             masked = x == mask_id
             logits = backend.logits(x, am)
             forwards += 1
-            logits[..., mask_id] = float("-inf")
             x0 = logits.argmax(-1)
             conf = torch.softmax(logits.float(), dim=-1).gather(-1, x0[..., None]).squeeze(-1)
             conf[:, end:] = float("-inf")

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from tie.bench.meter import Meter
-from tie.bench.reference import llada_reference_generate
+from tie.bench.reference import left_pad, llada_reference_generate
 
 
 @dataclass(frozen=True)
@@ -42,16 +42,6 @@ class BudgetTask:
 def _take(items: list, n: int) -> list:
     """The first n items, cycling when there are fewer."""
     return [items[i % len(items)] for i in range(n)]
-
-
-def left_pad(prompts: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    width = max(len(p) for p in prompts)
-    ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
-    am = torch.zeros_like(ids)
-    for r, p in enumerate(prompts):
-        ids[r, width - len(p) :] = torch.tensor(p, dtype=torch.long)
-        am[r, width - len(p) :] = 1
-    return ids, am
 
 
 def _decode(decoder, build_canvas, batch, r, suffix, a, signals):

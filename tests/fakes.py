@@ -1,11 +1,19 @@
-"""A scripted fake MDLM backend for tests: tiny in-memory tokenizers and logits we control.
+"""Test fakes shared by every test folder: a scripted MDLM backend, the tiny task, tiny members.
 
-Why: the decoder, the TIE engine and the scorers must be tested without weights, fast, and with
-outputs we can predict. `ScriptedBackend` satisfies `tie.models.backend.MDLMBackend`; its logits
-come from any callable `(input_ids, attention_mask) -> [B, L, V]`. Two tokenizer variants with
-different vocabularies (and different special ids) support cross-tokenizer relay tests, and
-`pseudo_model` gives deterministic, context-dependent logits that are invariant to left padding
-(for batch/padding-invariance tests and reference-algorithm parity).
+Why here and not in `src/`: nothing the package ships runs them (`tie-run`, `tie-bench` and the
+experiments load real backends and registered tasks), so they live with the tests. `tests/` is on
+`sys.path` because `tests/conftest.py` sits in it (pytest's default import mode); import them as
+`from fakes import ...`.
+
+* `ScriptedBackend` satisfies `tie.models.backend.MDLMBackend`; its logits come from any callable
+  `(input_ids, attention_mask) -> [B, L, V]`, so the decoder, the TIE engine and the scorers are
+  tested without weights, fast, with outputs we can predict. Two tokenizer variants with different
+  vocabularies (and different special ids) support cross-tokenizer relay tests, and `pseudo_model`
+  gives deterministic, context-dependent logits that are invariant to left padding (for
+  batch/padding-invariance tests and reference-algorithm parity).
+* `TinyTask`: the one minimal task of the engine tests (fixed canvas budget, exact-match grading).
+* `tiny_backend`: tiny random-initialised LLaDA / Dream models of our classes over the scripted
+  tokenizers (the real decoder and engine end to end, no zoo needed).
 """
 
 from __future__ import annotations
@@ -17,7 +25,9 @@ import torch
 from tokenizers import Tokenizer, decoders, models
 from transformers import PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
+from tie.models import DreamConfig, DreamModel, LLaDAConfig, LLaDAModelLM, TransformersBackend
 from tie.models.backend import BackendInfo, check_span
+from tie.tasks.base import CanvasBudget
 
 LogitsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -197,3 +207,46 @@ def make_scripted_backend(
         max_length=max_length,
         device=device,
     )
+
+
+class TinyTask:
+    """The tests' minimal task: answers graded against `row["gold"]` verbatim, prompts taken from
+    `row["prompt"]`, a fixed canvas budget of `reasoning_len` + `answer_len` tokens."""
+
+    def __init__(
+        self,
+        reasoning_len: int = 16,
+        answer_len: int = 4,
+        answer_suffix: str = "Answer:",
+        name: str = "tiny",
+    ) -> None:
+        self.name = name
+        self.answer_suffix = answer_suffix
+        self.budget = CanvasBudget(reasoning_len, answer_len)
+
+    def build_prompt(self, row: dict) -> str:
+        return row["prompt"]
+
+    def score(self, text: str, row: dict) -> tuple[str, bool]:
+        return text, text == row["gold"]
+
+
+def tiny_backend(family: str, variant: str, seed: int, name: str) -> TransformersBackend:
+    """A one-layer, width-32 random `family` model ("llada" or "dream", seeded) behind the scripted
+    tokenizer `variant` ("a" or "b"): our real backend class on weights that cost nothing."""
+    torch.manual_seed(seed)
+    if family == "llada":
+        model = LLaDAModelLM(
+            LLaDAConfig(
+                d_model=32, n_heads=4, n_kv_heads=2, n_layers=1, mlp_hidden_size=64,
+                vocab_size=128, max_sequence_length=512,
+            )
+        )  # fmt: skip
+    else:
+        model = DreamModel(
+            DreamConfig(
+                hidden_size=32, num_attention_heads=4, num_key_value_heads=2, num_hidden_layers=1,
+                intermediate_size=64, vocab_size=128, max_position_embeddings=512,
+            )
+        )  # fmt: skip
+    return TransformersBackend(model.eval(), make_tokenizer(variant), family, name)
