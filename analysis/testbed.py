@@ -64,7 +64,8 @@ def option(run: RunDir, key: str, default: Any = None) -> Any:
 
 
 def task_option(run: RunDir, key: str) -> Any:
-    """A task option as the run used it: the config's, else the task class's default."""
+    """A task option as the run used it: the config's, else the task class's default (None when
+    the task has no such option, e.g. synth_countdown's mix)."""
     given = run.cfg("task.options") or {}
     if key in given:
         return given[key]
@@ -72,8 +73,8 @@ def task_option(run: RunDir, key: str) -> Any:
 
     from tie.tasks import get_task
 
-    cls = type(get_task(run.task, **given))
-    return inspect.signature(cls.__init__).parameters[key].default
+    param = inspect.signature(type(get_task(run.task, **given)).__init__).parameters.get(key)
+    return None if param is None else param.default  # None: the task has no such option
 
 
 def label(run: RunDir) -> str:

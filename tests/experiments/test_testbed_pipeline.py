@@ -1,7 +1,8 @@
 """The testbed's one pipeline: its tie-run overlays end to end at tiny size, the analysis over
 their sweeps, and the change count the analysis reads equal to the engine's.
 
-Cost: two sweeps of 4 jobs (2 seeds x 2 mixes) of 2 problems each on the zoo, about 40 s on 2 cores.
+Cost: two sweeps of 4 jobs (2 seeds x 2 mixes) and one countdown job, 2 problems each on the zoo,
+one thread per job.
 """
 
 from __future__ import annotations
@@ -32,11 +33,12 @@ def tie_run(argv: list[str], monkeypatch) -> None:
 
 @pytest.fixture(scope="module")
 def sweeps(tmp_path_factory) -> dict[str, Path]:
-    """Both new overlays as `launch.sh` runs them (-m, their own sweep axes), tiny."""
+    """The new overlays and the countdown one as `launch.sh` runs them (-m, their own sweep
+    axes), tiny."""
     mp = pytest.MonkeyPatch()
     out = {}
     try:
-        for overlay in ("testbed_dev", "testbed_test"):
+        for overlay in ("testbed_dev", "testbed_test", "testbed_countdown"):
             sweep = tmp_path_factory.mktemp(overlay)
             tie_run(["-m", f"experiment={overlay}", *TINY, f"hydra.sweep.dir={sweep}"], mp)
             out[overlay] = sweep
@@ -82,6 +84,16 @@ def test_overlay_sweeps_seeds_and_mixes_end_to_end(sweeps, overlay, tmp_path):
     assert set(pooled_rows["n"]) == {4}  # two seeds x two problems, per mix
     manifest = (tmp_path / "manifest.md").read_text()
     assert manifest.count("| synth_math") == 4 and "tie-run" in manifest
+
+
+def test_countdown_sweep_goes_through_the_same_analysis(sweeps, tmp_path):
+    from analysis import testbed
+
+    written = testbed.run(sweeps["testbed_countdown"], tmp_path)
+    table = pd.read_csv(tmp_path / "testbed_table.csv")
+    assert set(table["run"]) == {"synth_countdown test seed 0"}
+    assert "facts_ok" not in table  # synth_math only
+    assert (tmp_path / "manifest.md") in written
 
 
 def test_change_count_of_analysis_equals_the_engines_under_ensemble_testbed(sweeps):
