@@ -110,6 +110,9 @@ def train_member(
         prev = json.loads((init / "train_log.json").read_text())
         done = {k: prev.get(k, v) for k, v in done.items()}
     result: dict[str, Any] = {}
+    # Lightning's per-fit info lines (a litlogger tip, "max_epochs reached"): tie-train prints
+    # its own progress (_Printer), as tie-run quiets the same logger
+    logging.getLogger("pytorch_lightning.utilities.rank_zero").setLevel(logging.WARNING)
     for i in range(first_stage, len(optims)):
         lit = MDLMLitModule(model, member["family"], tokenizer.mask_token_id, optims[i])
         trainer = pl.Trainer(
