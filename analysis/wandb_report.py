@@ -9,7 +9,7 @@ from those CSVs, not recomputed) as a W&B table with a native chart:
 |---|---|---|
 | `accuracy/*` | `results_frame.csv` (tables) | bar of accuracy per method; table with 95% CIs |
 | `stability/<signal>` | `stability_signals.csv` | correct vs incorrect mean per step, per model |
-| `leader/progress` | `analysis.leader.leader_changes` | change rate over normalised progress |
+| `leader/progress` | `leader_timing.csv` (`analysis.leader`, Figure 3) | change rate over normalised progress |
 | `leader/{table,share}` | `leader_table.csv`, `leader_share.csv` | tables (Table 5, lead share) |
 | `injection/*` | `correction_rate.csv` (when the run has an injection trace) | correction rates |
 | `rounds` | `traces/rounds.parquet` | per-round leader and scores of every model |
@@ -27,12 +27,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis import leader
 from analysis.figures import build_all
 from analysis.output import save_figure
-from analysis.rundir import RunDir, RunDirError
+from analysis.rundir import RunDir
 
-PROGRESS_BINS = 10
 ROUND_COLUMNS = (
     "id",
     "method",
@@ -51,36 +49,6 @@ ROUND_COLUMNS = (
 )
 ACCURACY_COLUMNS = ("method", "n", "accuracy", "acc_low", "acc_high", "nfe_mean", "delta",
                     "delta_low", "delta_high", "mcnemar_p")  # fmt: skip
-
-
-def progress_rates(rounds: pd.DataFrame, bins: int = PROGRESS_BINS) -> pd.DataFrame:
-    """Leader change rate (%) per method over normalised progress (relay position / relays),
-    in `bins` equal bins: the paper's Figure 3 on one axis for every interval."""
-    relays = leader.leader_changes(rounds)
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    relays["bin"] = np.clip(np.digitize(relays["progress"], edges[1:-1], right=True), 0, bins - 1)
-    grouped = relays.groupby(["method", "bin"], sort=True)["changed"]
-    out = pd.DataFrame({"n_relays": grouped.size(), "n_changes": grouped.sum().astype(int)})
-    out = out.reset_index()
-    out["progress"] = (edges[out["bin"]] + edges[out["bin"] + 1]) / 2
-    out["change_rate"] = 100.0 * out["n_changes"] / out["n_relays"]
-    return out
-
-
-def plot_progress(rates: pd.DataFrame, path: Path) -> list[Path]:
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 3.8))
-    for method, g in rates.groupby("method", sort=False):
-        ax.plot(g["progress"], g["change_rate"], marker="o", label=method)
-    ax.set_xlabel("normalised progress (relay position / relays)")
-    ax.set_ylabel("leader change rate (% of relays)")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(-2, 102)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title("Leader changes over normalised decoding progress")
-    return save_figure(fig, rates, path)
 
 
 def plot_accuracy(frame: pd.DataFrame, path: Path) -> list[Path]:
@@ -150,28 +118,29 @@ def report_items(
     run = RunDir(run_dir)
     if run.has_trace("rounds") and not run.trace("rounds").empty:
         rounds = run.trace("rounds")
-        try:
-            rates = progress_rates(leader.collect([run]))
-        except RunDirError as exc:
-            skipped["leader_progress"] = str(exc)
+        # Figure 3 as the leader study drew it (`leader_timing.png`, logged with every PNG
+        # below) and the numbers behind it, one series per (task, interval, method) label
+        timing_csv = out / "leader_timing.csv"
+        timing = pd.read_csv(timing_csv) if timing_csv.is_file() else pd.DataFrame()
+        if timing.empty:
+            skipped.setdefault(
+                "leader_progress", "no relays: no TIE problem ran more than one round"
+            )
         else:
-            if rates.empty:
-                skipped["leader_progress"] = "no relays: no TIE problem ran more than one round"
-        if "leader_progress" not in skipped:
-            written += plot_progress(rates, out / "leader_progress.png")
-            items["leader/progress_rates"] = _table(rates)
+            xs = sorted(set(timing["progress"]))
+            items["leader/progress_rates"] = _table(timing)
             items["leader/progress"] = wandb.plot.line_series(
-                xs=sorted(set(rates["progress"])),
+                xs=xs,
                 ys=[
                     g.set_index("progress")["change_rate"]
-                    .reindex(sorted(set(rates["progress"])))
+                    .reindex(xs)
                     .astype(object)
                     .where(lambda s: pd.notna(s), None)
                     .tolist()
-                    for _, g in rates.groupby("method", sort=False)
+                    for _, g in timing.groupby("label", sort=False)
                 ],
-                keys=list(dict.fromkeys(rates["method"])),
-                title="Leader change rate over normalised progress (%)",
+                keys=list(dict.fromkeys(timing["label"].astype(str))),
+                title="Leader change rate over normalised decoding progress (%)",
                 xname="progress",
             )
         for name in ("leader_table", "leader_share"):
@@ -206,4 +175,4 @@ def log_report(run: Any, run_dir: str | Path, table_rows: int | None = None) -> 
     return skipped
 
 
-__all__ = ["log_report", "plot_accuracy", "progress_rates", "report_items"]
+__all__ = ["log_report", "plot_accuracy", "report_items"]

@@ -1,6 +1,7 @@
 """Where TIE(tcc) and post differ on the testbed (the diagnostics in RESULTS.md).
 
-Usage: python experiments/testbed/diagnose.py main3 control3
+Usage: python experiments/testbed/diagnose.py <run dir> [...] (tie-run runs with single:<m>, post
+and tie:tcc on synth_math, e.g. the jobs of `tie-run -m experiment=testbed_test`)
 * owner identification, single-owner problems whose owner is identifiable (exactly one member,
   decoding alone, writes all their facts right): the owner's share of TIE's fact rounds, the share
   of problems where it led every fact round, how often post selected the owner's trajectory;
@@ -10,20 +11,21 @@ Usage: python experiments/testbed/diagnose.py main3 control3
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-RESULTS = ROOT / "experiments" / "testbed" / "results"
+sys.path.insert(0, str(ROOT))  # analysis/ is a top-level package of the repo, not installed
 
 
-def load(tag: str) -> dict[str, dict]:
-    """{problem id: {method: prediction row}}."""
+def load(run_dir: str) -> dict[str, dict]:
+    """{problem id: {method: prediction row with facts_ok}} of one run."""
+    from analysis import testbed
+    from analysis.rundir import RunDir
+
     by: dict[str, dict] = defaultdict(dict)
-    for line in (RESULTS / tag / "predictions.jsonl").read_text().splitlines():
-        r = json.loads(line)
+    for r in testbed.predictions(RunDir(run_dir)).to_dict("records"):
         by[r["id"]][r["method"]] = r
     return by
 

@@ -1,46 +1,30 @@
 """How well one relay round identifies the member that owns the fact written in it.
 
 Usage (from the repo root; dev splits only, this is a diagnostic):
-    python experiments/testbed/round_roles.py --tag roles-s9 --seed 9 --n 300
+    tie-run experiment=testbed_dev task.options.seed=9 'ensemble.methods=[tie:tcc]' \
+        hydra.run.dir=logs/roles-s9
+    python experiments/testbed/round_roles.py logs/roles-s9 [--out DIR]
 
-Decodes TIE(tcc) on `synth_math` with a tracer and, for every fact round of a private fact (round
-j writes fact j at interval 8, block 8), sorts the members into roles: the fact's *owner*, a
-*co-owner* (owns another fact of the problem) and an *outsider* (owns none). Per category and
-role: the share of rounds with no answer change, the mean round change count, the share of
-rounds the role led; plus the share of tied rounds, of rounds whose leader was not the member the
-tie rule ranks first (the change count overrode the tie key), and of rounds whose owner that
-member was. Writes `results/<tag>/round_roles.md` and `.json`.
+Reads the run's TIE(tcc) relay rounds (`traces/rounds.parquet`) and problems and, for every fact
+round of a private fact (round j writes fact j at interval 8, block 8), sorts the members into
+roles: the fact's *owner*, a *co-owner* (owns another fact of the problem) and an *outsider* (owns
+none). Per category and role: the share of rounds with no change, the mean round change count,
+the share of rounds the role led; plus the share of tied rounds, of rounds whose leader was not
+the member the tie rule ranks first (the change count overrode the tie key), and of rounds whose
+owner that member was. Writes `round_roles.md` and `.json` into `--out` (default the run dir).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections import defaultdict
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[2]
-RESULTS = ROOT / "experiments" / "testbed" / "results"
+sys.path.insert(0, str(ROOT))  # analysis/ is a top-level package of the repo, not installed
 ROLES = ("owner", "co-owner", "outsider")
-
-
-class RoundLog:
-    """A tracer that keeps the round rows in memory (no steps, no files)."""
-
-    def __init__(self) -> None:
-        self.rounds: list[dict] = []
-
-    def add_round(self, row: dict) -> None:
-        self.rounds.append(row)
-
-    def add_step(self, row: dict) -> None:
-        pass
-
-    def add_candidate(self, row: dict) -> None:
-        pass
 
 
 def fact_groups(row: dict) -> list[int | None]:
@@ -61,12 +45,12 @@ def role(member: int, owner: int, groups: list[int | None]) -> str:
 def tabulate(rows: list[dict], rounds: list[dict], members: list[str]) -> dict:
     by = defaultdict(dict)
     for r in rounds:
-        by[(r["id"], r["round"])][r["model"]] = r
+        by[(str(r["id"]), int(r["round"]))][r["model"]] = r
     acc: dict = defaultdict(lambda: defaultdict(float))
     for row in rows:
         groups = fact_groups(row)
         for j, g in enumerate(groups):
-            rnd = by.get((row["id"], j))
+            rnd = by.get((str(row["id"]), j))
             if g is None or rnd is None:  # common facts have no single owner
                 continue
             cat = acc[row["category"]]
@@ -78,7 +62,9 @@ def tabulate(rows: list[dict], rounds: list[dict], members: list[str]) -> dict:
             if role(lead, g, groups) != "owner":  # the owner lost its round: on a tie or outright
                 cat["lost:tied" if first["tied"] else "lost:outright"] += 1
             keys = [rnd[name].get("tie_key") for name in members]
-            if None not in keys:  # the count overrode the tie key: its most confident member lost
+            if all(
+                k is not None and k == k for k in keys
+            ):  # logged (NaN: null); the count overrode the tie key: its most confident member lost
                 surest = max(range(len(keys)), key=lambda i: (keys[i], -i))
                 cat["keyed"] += 1
                 cat["overrode"] += surest != lead
@@ -114,14 +100,9 @@ def _pct(share: float | None) -> str:
     return "-" if share is None else f"{100 * share:.0f}%"
 
 
-def render(stats: dict, args: argparse.Namespace) -> str:
+def render(stats: dict, head: str) -> str:
     lines = [
-        f"`synth_math` split=dev seed={args.seed} n={args.n} mix={getattr(args, 'mix', 'default')};"
-        f" TIE(tcc), interval {args.interval},"
-        f" tie-break {args.tie_break}, tie tolerance {getattr(args, 'tie_tolerance', 0.0)},"
-        f" count_last_commit {args.count_last_commit}, change count"
-        f" over {getattr(args, 'change_positions', 'answer').replace('_', ' ')}; private-fact"
-        " rounds only",
+        f"{head}; private-fact rounds only",
         "",
         "| category | fact rounds | tied | role | no change | mean change | led |",
         "|---|---|---|---|---|---|---|",
@@ -152,37 +133,29 @@ def render(stats: dict, args: argparse.Namespace) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--tag", required=True)
-    p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--n", type=int, default=300)
-    p.add_argument("--mix", default="default")
-    p.add_argument("--members", nargs="+", default=["llada-a", "dream-b", "llada-c"])
-    p.add_argument("--interval", type=int, default=8)
-    p.add_argument("--tie-break", default="own_top1")
-    p.add_argument("--count-last-commit", action="store_true")
-    p.add_argument("--change-positions", default="answer", choices=["answer", "answer_and_block"])
-    p.add_argument("--tie-tolerance", type=float, default=0.0)
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("run", help="a tie-run run directory with tie:tcc rounds on synth_math")
+    p.add_argument("--method", default="tie:tcc")
+    p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
 
-    from measure import zoo_setup
+    from analysis import testbed
+    from analysis.rundir import RunDir
 
-    from tie.ensemble import run_method
-    from tie.tasks.synth_math import SynthMathTask
-
-    constituents, options = zoo_setup(args, trace_steps=False)
-    task = SynthMathTask(seed=args.seed, n=args.n, split="dev", mix=args.mix)
-    rows = task.load().to_list()
-    log = RoundLog()
-    prompts = [task.build_prompt(r) for r in rows]
-    run_method("tie:tcc", constituents, prompts, task, options, tracer=log, rows=rows)
-    stats = tabulate(rows, log.rounds, args.members)
-    out = RESULTS / args.tag
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "round_roles.json").write_text(
-        json.dumps({"config": vars(args), "stats": stats}, indent=1)
+    run = RunDir(args.run)
+    rounds = run.trace("rounds")
+    rounds = rounds[rounds["method"] == args.method].to_dict("records")
+    rows = list(testbed.task_rows(run).values())
+    ids = set(run.predictions["id"])
+    rows = [r for r in rows if str(r["id"]) in ids]
+    stats = tabulate(rows, rounds, list(run.cfg("models")))
+    head = f"{testbed.label(run)}; {args.method}, interval {run.method_interval(args.method)}, " + (
+        testbed.setting(run)
     )
-    text = render(stats, args)
+    out = args.out or run.path
+    out.mkdir(parents=True, exist_ok=True)
+    config = {"run": str(run.path), "method": args.method, "label": head}
+    (out / "round_roles.json").write_text(json.dumps({"config": config, "stats": stats}, indent=1))
+    text = render(stats, head)
     (out / "round_roles.md").write_text(text)
     print(text)
     return 0

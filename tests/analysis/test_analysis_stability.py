@@ -91,3 +91,46 @@ def test_stability_sweep_does_not_double_count(fixture_runs):
     steps = stability.collect(load_runs(fixture_runs / "sweep"))
     per = steps.drop_duplicates(["task", "method", "id"]).groupby("method").size()
     assert per.tolist() == [12, 12]  # 12 problems per single model, not 24
+
+
+def test_stability_figures_name_the_interval_and_say_sample_sizes_as_problems(monkeypatch):
+    """Issue 22: the stability figures did not show the interval n; each panel, bar and table row
+    now names it (`interval 16`, never `n=16`, which reads like a sample size), single models say
+    they have no relay, and the legends count problems."""
+    steps = pd.concat(
+        [
+            _steps().assign(interval=stability.NO_RELAY),
+            _steps().assign(method="tie:tcc", interval="interval 16"),
+        ]
+    )
+    figures = []
+    monkeypatch.setattr(stability, "save_figure", lambda fig, data, path: figures.append(fig) or [])
+    curves = stability.signal_curves(steps)
+    summary = stability.change_count_summary(steps, n_resamples=50)
+    assert set(curves["interval"]) == set(summary["interval"]) == {"no relay", "interval 16"}
+    assert set(stability.table1(summary)["interval"]) == {"no relay", "interval 16"}
+    stability.plot_signal_curves(curves, "unused.png")
+    stability.plot_change_counts(summary, "unused.png")
+    for fig in figures:
+        texts = [fig._suptitle.get_text()] + [
+            t.get_text()
+            for ax in fig.axes
+            for t in [ax.title, *(ax.get_legend().get_texts() if ax.get_legend() else [])]
+        ]
+        assert "interval 16" in " ".join(texts)
+        assert not any("n=" in t for t in texts)
+        legend = [t for t in texts if t.startswith(("correct", "incorrect"))]
+        assert legend and all("problems)" in t for t in legend)
+    curve_titles = [ax.title.get_text() for ax in figures[0].axes if ax.title.get_text()]
+    assert sorted(curve_titles) == ["m · interval 16", "m · no relay"]
+
+
+def test_single_models_alone_say_the_interval_does_not_apply(fixture_runs, monkeypatch):
+    figures = []
+    monkeypatch.setattr(stability, "save_figure", lambda fig, data, path: figures.append(fig) or [])
+    from analysis.rundir import load_runs
+
+    steps = stability.collect(load_runs(fixture_runs / "main"))
+    assert set(steps["interval"]) == {stability.NO_RELAY}
+    stability.plot_signal_curves(stability.signal_curves(steps), "unused.png")
+    assert "interval n does not apply" in figures[0]._suptitle.get_text()

@@ -53,7 +53,7 @@ def test_a_tie_run_logs_the_papers_figures_and_tables(tmp_path):
 
     assert media(files, "images", "figures") >= {
         "accuracy", "stability_signals", "stability_change_count", "leader_change_rate",
-        "leader_timing", "leader_progress",
+        "leader_timing",
     }  # fmt: skip
     # tables, and the data tables W&B's native charts (bar, line series) are drawn from
     assert media(files, "table") >= {
@@ -162,7 +162,7 @@ def test_tie_run_on_the_zoo_logs_the_report_to_an_offline_run(tmp_path, monkeypa
     files = offline / "files"
     assert media(files, "images", "figures") >= {
         "accuracy", "stability_signals", "stability_change_count", "leader_change_rate",
-        "leader_timing", "leader_progress", "correction_rate",
+        "leader_timing", "correction_rate",
     }  # fmt: skip
     assert media(files, "table") >= {
         "predictions", "accuracy/table", "accuracy/chart_table", "stability/curves",

@@ -225,3 +225,19 @@ def test_multi_stage_training_exports_and_resumes(tmp_path):
         train_member(member, seed=0, out_dir=out, config_yaml="", first_stage=5)
     with pytest.raises(ValueError, match="stages"):
         check_member({**micro_member(), "stages": [{"lr_typo": 1}]})
+
+
+def test_training_prints_no_lightning_leafspec_warning(tmp_path):
+    """Issue 22: every tie-train printed torch's LeafSpec FutureWarning (pytorch-lightning's
+    CombinedLoader uses the deprecated class); training filters exactly that warning."""
+    import warnings
+
+    from tie.training.pipeline import train_member
+
+    torch.set_num_threads(1)
+    member = micro_member(steps=2)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        train_member(member, seed=0, out_dir=tmp_path / "m", config_yaml="", log_every=100)
+    leafspec = [str(w.message) for w in seen if "LeafSpec" in str(w.message)]
+    assert not leafspec, leafspec

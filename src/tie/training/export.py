@@ -55,7 +55,7 @@ def render_card(log: dict, measured: str | None = None) -> str:
         for kind, v in log.get("probe", {}).items()
     )
     measured = measured or (
-        f"{MEASURED_BEGIN}\nNot measured yet: run `experiments/testbed/measure.py`.\n{MEASURED_END}"
+        f"{MEASURED_BEGIN}\nNot measured yet: run `experiments/testbed/launch.sh` (tie-run testbed overlays), then `experiments/testbed/cards.py <sweep>`.\n{MEASURED_END}"
     )
     return f"""# Zoo member `{m["name"]}`
 

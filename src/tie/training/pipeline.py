@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from tie.training.knowledge import KnowledgeSpec, build_beliefs
 from tie.training.module import MDLMLitModule, OptimSpec, build_model, stage_optims
 from tie.training.probe import probe_facts
 from tie.training.tokenizers import build_tokenizer
+
+LEAFSPEC_WARNING = r"`isinstance\(treespec, LeafSpec\)` is deprecated"
 
 log = logging.getLogger(__name__)
 MEMBER_KEYS = {"name", "family", "seed", "arch", "tokenizer", "knowledge", "data", "optim"}
@@ -107,6 +110,9 @@ def train_member(
         prev = json.loads((init / "train_log.json").read_text())
         done = {k: prev.get(k, v) for k, v in done.items()}
     result: dict[str, Any] = {}
+    # Lightning's per-fit info lines (a litlogger tip, "max_epochs reached"): tie-train prints
+    # its own progress (_Printer), as tie-run quiets the same logger
+    logging.getLogger("pytorch_lightning.utilities.rank_zero").setLevel(logging.WARNING)
     for i in range(first_stage, len(optims)):
         lit = MDLMLitModule(model, member["family"], tokenizer.mask_token_id, optims[i])
         trainer = pl.Trainer(
@@ -122,7 +128,11 @@ def train_member(
             callbacks=[_Printer(log_every)],
         )
         t0 = time.monotonic()
-        trainer.fit(lit, dm)
+        with warnings.catch_warnings():
+            # pytorch-lightning's CombinedLoader builds `torch.utils._pytree.LeafSpec()`, which
+            # torch 2.13 deprecates (FutureWarning, up to lightning 2.6.6): not ours to act on
+            warnings.filterwarnings("ignore", message=LEAFSPEC_WARNING, category=FutureWarning)
+            trainer.fit(lit, dm)
         minutes = (time.monotonic() - t0) / 60
         losses = [x for _, x in lit.history]
         curve = [(done["steps"] + s, x) for s, x in lit.history[:: max(1, len(lit.history) // 100)]]
