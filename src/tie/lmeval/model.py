@@ -93,7 +93,9 @@ def compose_config(models: list[str], method: str, overrides: list[str], output_
     from omegaconf import open_dict
 
     from tie.runs.paths import CONF_DIR, register_resolvers
+    from tie.runs.schema import check_overrides
 
+    check_overrides(overrides)  # an unknown key: the schema's one line, as tie-run gives it
     register_resolvers()
     quoted = ",".join("'" + m.replace("'", "\\'") + "'" for m in models)
     base = [f"models=[{quoted}]", f"ensemble.methods=['{method}']", "logger=none"]
