@@ -23,7 +23,8 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import importlib
-import importlib.util
+import importlib.abc
+import importlib.machinery
 import inspect
 import re
 import sys
@@ -40,7 +41,6 @@ from tie.runs.paths import CONF_DIR
 # config section -> "module:Class" that builds its object
 DECODE_CONFIG = "tie.decoding.config:DecodeConfig"
 ENSEMBLE_OPTIONS = "tie.ensemble.options:EnsembleOptions"
-TASK_REGISTRY = "tie.tasks:task_class"
 # keys a section holds for other readers, not passed to its class
 DECODING_CONFIG_ONLY = ("name", "gen_length")  # the option's name; decode mode's plain length
 # the keys tie.runs.plan reads from a conf/model file, `model` or `model_overrides.<m>`
@@ -50,42 +50,53 @@ MODEL_KEYS = ("name", "path", "family", "backend", "dtype", "device")
 # --- loading a class without its package's heavy imports ------------------------------------------
 
 
+class _BarePackages(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """While installed, a `tie.*` package not yet imported is imported bare: its modules can be
+    loaded, its `__init__` (and whatever heavy it imports) does not run."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if not name.startswith("tie.") or name == self.target:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or spec.submodule_search_locations is None:
+            return None
+        spec.loader = self
+        return spec
+
+    def create_module(self, spec: Any) -> None:
+        return None  # the default module object
+
+    def exec_module(self, module: Any) -> None:
+        return None  # the package's __init__ is not run
+
+
 def load_light(ref: str) -> Any:
-    """`module:attr`, imported without running the `__init__` of packages not yet imported.
+    """`module:attr`, imported without running the `__init__` of `tie` packages not yet imported.
 
     `tie.decoding.config` and `tie.ensemble.options` import only the standard library, but their
-    packages' `__init__` import torch (seconds). Parents not yet imported are stood in by bare
-    package modules for the import, then everything loaded under them is dropped again, so a later
-    ordinary import runs the real packages (and their classes are the ones objects are built from).
-    """
+    packages' `__init__` import torch (seconds). Packages not yet imported are imported bare for
+    the read; every `tie` module loaded meanwhile is dropped again, so a later ordinary import runs
+    the real packages (and objects are built from the classes they define)."""
     module_name, _, attr = ref.partition(":")
     if module_name in sys.modules:
         return getattr(sys.modules[module_name], attr)
-    parts = module_name.split(".")
-    stubs = []
-    for i in range(2, len(parts)):  # `tie` itself is light
-        parent = ".".join(parts[:i])
-        if parent in sys.modules:
-            continue
-        spec = importlib.util.find_spec(parent)
-        if spec is None or spec.submodule_search_locations is None:
-            break
-        sys.modules[parent] = importlib.util.module_from_spec(spec)  # not executed
-        stubs.append(parent)
-    if not stubs:
-        return getattr(importlib.import_module(module_name), attr)
     before = set(sys.modules)
+    finder = _BarePackages(module_name)
+    sys.meta_path.insert(0, finder)
     try:
         return getattr(importlib.import_module(module_name), attr)
     finally:
-        for name in set(sys.modules) - before:
-            if any(name == s or name.startswith(s + ".") for s in stubs):
-                del sys.modules[name]
-        for name in stubs:
-            sys.modules.pop(name, None)
-            grand, _, child = name.rpartition(".")
-            if grand in sys.modules and child in vars(sys.modules[grand]):
-                delattr(sys.modules[grand], child)
+        sys.meta_path.remove(finder)
+        for name in sorted(set(sys.modules) - before, reverse=True):
+            if not name.startswith("tie."):
+                continue  # third-party modules stay (never re-import torch)
+            module = sys.modules.pop(name)
+            parent, _, child = name.rpartition(".")
+            if parent in sys.modules and vars(sys.modules[parent]).get(child) is module:
+                delattr(sys.modules[parent], child)
 
 
 # --- introspection --------------------------------------------------------------------------------
@@ -255,8 +266,10 @@ def _container(node: Any) -> dict[str, Any]:
 
 def task_target(name: str) -> Any:
     """The class registered for task `name` (its `__init__` keywords are the valid options)."""
+    from tie.tasks import task_class  # light: task modules import datasets where rows are built
+
     try:
-        return load_light(TASK_REGISTRY)(name)
+        return task_class(name)
     except KeyError as exc:
         raise RunConfigError(str(exc.args[0]) if exc.args else str(exc)) from exc
 
