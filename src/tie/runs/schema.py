@@ -250,6 +250,13 @@ def run_level_keys() -> tuple[str, ...]:
     return tuple(dict.fromkeys([*_yaml_keys("run.yaml"), *groups, "hydra"]))
 
 
+@cache
+def plain_sections() -> tuple[str, ...]:
+    """Sections of `conf/run.yaml` with fixed keys and no class (`data`, `tracing`, ...)."""
+    node = OmegaConf.load(CONF_DIR / "run.yaml")
+    return tuple(str(k) for k, v in node.items() if OmegaConf.is_dict(v) and len(v) > 0)
+
+
 def ensemble_keys() -> tuple[str, ...]:
     from tie.runs.plan import CALIBRATION_DATA_KEY
 
@@ -284,8 +291,9 @@ def check_run_config(cfg: DictConfig) -> None:
     """Refuse an unknown key or a `Literal` value anywhere in a composed run config (keys of every
     section; values of the classes are built by `build_plan` / decode mode through `build`)."""
     refuse_unknown("", cfg.keys(), run_level_keys())
-    if cfg.get("data") is not None:
-        refuse_unknown("data", cfg.data.keys(), _yaml_keys("run.yaml", "data"))
+    for section in plain_sections():  # data, tracing, stats, injection
+        if OmegaConf.is_dict(cfg.get(section)):
+            refuse_unknown(section, cfg[section].keys(), _yaml_keys("run.yaml", section))
     if cfg.get("decoding") is not None:
         decode = _container(cfg.decoding)
         check_section("decoding", decode, load_light(DECODE_CONFIG), DECODING_CONFIG_ONLY)
@@ -314,8 +322,8 @@ def _static_keys(path: str) -> list[str] | None:
     composition (task.options: the task chosen) or the section is not ours (hydra, trainer ...)."""
     if path == "":
         return list(run_level_keys())
-    if path == "data":
-        return list(_yaml_keys("run.yaml", "data"))
+    if path in plain_sections():
+        return list(_yaml_keys("run.yaml", path))
     if path == "ensemble":
         return list(ensemble_keys())
     if path == "model" or re.fullmatch(r"model_overrides\.[^.]+", path):
