@@ -1,36 +1,78 @@
-"""Every config group option and every experiment overlay composes (Hydra compose API), resolves,
-and passes the run-plan checks; sweep axes of the overlays compose too."""
+"""Every config builds its objects in one hop, and the schema refuses what it does not know.
+
+Every config group option and every experiment overlay (at every point of its sweep) composes,
+resolves, passes `build_plan`, and builds the run's objects without loading weights: each method's
+`EnsembleOptions`, the `DecodeConfig`, the task, the model specs, with every key of a section
+landing on the attribute of the same name. A misspelt key in each section and a bad value are
+refused with one line naming the dotted key and the valid keys (or values), the same on every
+path: the Python API (compose + `build_plan`), `tie-lm-eval`'s model args and the `tie-run`
+command line, where the refusal comes before Lightning or torch is imported.
+
+Cost: about 75 compositions (cached and shared with tests/test_paper_experiments.py in one
+process), 4 `tie-run` subprocesses (~1-2 s each) and one `TieLM` import (lm-eval, ~5 s).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Literal
+
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from hydra.errors import MissingConfigException
+from config_compose import EXPERIMENTS, GROUPS, compose_run, options, sweep_points
 from omegaconf import OmegaConf
 
+from tie.runs.errors import RunConfigError
 from tie.runs.meta import resolved_config
-from tie.runs.paths import CONF_DIR, register_resolvers
-from tie.runs.plan import build_plan
+from tie.runs.plan import build_plan, model_spec_from_node
+from tie.runs.schema import DECODING_CONFIG_ONLY, build, check_section, valid_keys
 
-GROUPS = ("model", "task", "decoding", "ensemble", "logger", "trainer", "launcher")
-EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
-
-
-def options(group: str) -> list[str]:
-    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+REPO = Path(__file__).resolve().parents[1]
 
 
-def compose_run(overrides: list[str]):
-    register_resolvers()
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(
-            "run", overrides=["paths.output_dir=/tmp/x", *overrides], return_hydra_config=True
-        )
-    HydraConfig.instance().set_config(cfg)
-    return cfg
+@pytest.fixture(autouse=True)
+def _weak_sandbox(monkeypatch):
+    """Code tasks check the sandbox when built; the machine's sandbox is not what is tested."""
+    monkeypatch.setenv("TIE_SANDBOX", "weak")
+
+
+def build_objects(cfg) -> dict[str, Any]:
+    """The run's objects from a composed config, as tie-run builds them (no weights loaded)."""
+    from tie.runs.api import default_api
+
+    api = default_api()
+    plan = build_plan(cfg)
+    return {
+        "plan": plan,
+        "options": {m: api.make_options(plan.method_options(m)) for m in plan.methods},
+        "decode": api.make_decode_config(dict(plan.decode)),
+        "task": api.get_task(plan.task_name, **plan.task_options),
+        "model": model_spec_from_node(cfg.model),
+    }
+
+
+def assert_one_hop(cfg, objects: dict[str, Any]) -> None:
+    """Every key of `decoding` and `ensemble.options` is the built object's attribute."""
+    decoding = OmegaConf.to_container(cfg.decoding, resolve=True)
+    for key, value in decoding.items():
+        if key not in DECODING_CONFIG_ONLY:
+            assert getattr(objects["decode"], key) == value, f"decoding.{key}"
+    given = OmegaConf.to_container(cfg.ensemble.options, resolve=True)
+    for method, opts in objects["options"].items():
+        mine = objects["plan"].method_options(method)
+        for key, value in given.items():
+            if key in ("gating", "calibration") or key in cfg.ensemble.per_method.get(method, {}):
+                continue
+            assert getattr(opts, key) == value, f"ensemble.options.{key} ({method})"
+        assert opts.interval == mine["interval"]
+        if isinstance(given.get("gating"), dict):
+            for key, value in given["gating"].items():
+                assert getattr(opts.gating, key) == value, f"ensemble.options.gating.{key}"
+    assert objects["task"].name == cfg.task.name
 
 
 def test_every_expected_option_exists():
@@ -45,12 +87,29 @@ def test_every_expected_option_exists():
 
 
 @pytest.mark.parametrize(("group", "option"), [(g, o) for g in GROUPS for o in options(g)])
-def test_every_group_option_composes_and_resolves(group, option):
+def test_every_group_option_builds_its_objects(group, option):
     cfg = compose_run([f"{group}={option}"])
     resolved = resolved_config(cfg)
     if group not in ("launcher",):
         assert resolved[group] is not None
-    build_plan(cfg)
+    objects = build_objects(cfg)
+    assert_one_hop(cfg, objects)
+    if group == "model":
+        assert objects["model"].name == cfg.model.name
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_every_experiment_builds_its_objects_at_every_sweep_point(experiment):
+    points = sweep_points(experiment)
+    for point in points:
+        cfg = compose_run([f"experiment={experiment}", *point])
+        objects = build_objects(cfg)
+        assert_one_hop(cfg, objects)
+        for override in point:  # the swept value is in the composed config
+            key, _, value = override.partition("=")
+            node = OmegaConf.select(cfg, key)
+            got = node.get("name") if OmegaConf.is_dict(node) else node
+            assert str(got).lower() == value.lower(), (experiment, override, got)
 
 
 def test_default_is_the_testbed_comparison_on_the_zoo_on_cpu():
@@ -64,16 +123,6 @@ def test_default_is_the_testbed_comparison_on_the_zoo_on_cpu():
     assert cfg.logger.mode in ("offline", "disabled", "online")
 
 
-@pytest.mark.parametrize("experiment", EXPERIMENTS)
-def test_every_experiment_composes_with_each_sweep_point(experiment):
-    cfg = compose_run([f"experiment={experiment}"])
-    build_plan(cfg)
-    params = OmegaConf.select(cfg, "hydra.sweeper.params") or {}
-    for key, values in params.items():
-        for value in str(values).split(","):
-            build_plan(compose_run([f"experiment={experiment}", f"{key}={value}"]))
-
-
 def test_real_model_paths_come_from_the_models_dir(monkeypatch, tmp_path):
     monkeypatch.setenv("TIE_MODELS_DIR", str(tmp_path))
     plan = build_plan(compose_run(["experiment=main_results_math"]))
@@ -85,6 +134,156 @@ def test_real_model_paths_come_from_the_models_dir(monkeypatch, tmp_path):
 
 
 def test_unknown_group_option_lists_the_valid_ones():
-    with pytest.raises(MissingConfigException) as err:
+    with pytest.raises(RunConfigError) as err:
         compose_run(["model=llada-9"])
     assert "llada-1.5" in str(err.value) and "dream-b" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+# --- the schema's refusals, on every path ---------------------------------------------------------
+
+# (override, the dotted key the line must name, a valid key or value it must list)
+BAD = [
+    ("+ensemble.options.tie_tolerence=0.1", "ensemble.options.tie_tolerence", "'tie_tolerance'"),
+    ("decoding.blok_length=8", "decoding.blok_length", "'block_length'"),
+    ("+decoding.blok_length=8", "decoding.blok_length", "'block_length'"),
+    ("+task.options.splt=dev", "task.options.splt", "'split'"),
+    ("+data.limt=3", "data.limt", "'limit'"),
+    ("+tracing.enabld=false", "tracing.enabld", "'enabled'"),
+    ("+ensemble.methodz=[post]", "ensemble.methodz", "'methods'"),
+    ("+ensemble.options.gating.min_win=3", "ensemble.options.gating.min_win", "'min_win_rate'"),
+    ("+model_overrides.llada-a.dtyp=float16", "model_overrides.llada-a.dtyp", "'dtype'"),
+    ("+progres=false", "progres", "'progress'"),
+    ("ensemble.options.change_positions=bogus", "ensemble.options.change_positions", "answer_and_block"),
+    ("decoding.policy=bogus", "decoding.policy", "'low_confidence'"),
+    ("ensemble.options.tie_tolerance=-1", "ensemble.options.tie_tolerance", ">= 0"),
+]  # fmt: skip
+
+
+def assert_refusal(message: str, key: str, valid: str) -> None:
+    assert "\n" not in message.strip(), message
+    assert f" {key}" in message, message
+    assert valid in message, message
+
+
+@pytest.mark.parametrize(("override", "key", "valid"), BAD)
+def test_python_api_refuses_in_one_line_naming_the_key_and_the_valid_keys(override, key, valid):
+    with pytest.raises(RunConfigError) as err:
+        build_plan(compose_run([override]))
+    assert_refusal(str(err.value), key, valid)
+
+
+@pytest.mark.parametrize(("override", "key", "valid"), BAD)
+def test_lm_eval_model_args_refuse_the_same(override, key, valid):
+    from tie.lmeval.model import TieLM
+
+    name, _, value = override.partition("=")
+    with pytest.raises(RunConfigError) as err:
+        TieLM(models="llada-a|dream-b", method="tie:tcc", **{name: value})
+    assert_refusal(str(err.value), key, valid)
+
+
+def test_the_python_api_refusal_is_the_cli_one():
+    """build_plan on a composed config and the pre-composition check name the same line."""
+    from tie.runs.schema import check_overrides
+
+    with pytest.raises(RunConfigError) as composed:
+        build_plan(compose_run(["+decoding.blok_length=8"]))
+    with pytest.raises(RunConfigError) as static:
+        check_overrides(["decoding.blok_length=8"])
+    assert str(composed.value) == str(static.value)
+
+
+CLI_CASES = ("+ensemble.options.tie_tolerence=0.1", "decoding.blok_length=8",
+             "+task.options.splt=dev", "ensemble.options.change_positions=bogus")  # fmt: skip
+CLI = [bad for bad in BAD if bad[0] in CLI_CASES]  # + key, plain key, task option, bad value
+
+
+@pytest.mark.parametrize(("override", "key", "valid"), CLI)
+def test_tie_run_refuses_before_lightning_in_one_line(tmp_path, override, key, valid):
+    env = {**os.environ, "WANDB_MODE": "disabled", "HF_HUB_OFFLINE": "1"}
+    t0, cpu0 = time.perf_counter(), _children_cpu_s()
+    proc = subprocess.run(
+        [sys.executable, "-m", "tie.run", override, f"hydra.run.dir={tmp_path / 'run'}"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    wall, cpu = time.perf_counter() - t0, _children_cpu_s() - cpu0
+    print(f"tie-run {override}: refused in {wall:.2f} s wall, {cpu:.2f} s CPU")
+    assert proc.returncode != 0
+    first, *rest = proc.stderr.strip().splitlines()
+    assert first.startswith("tie-run: RunConfigError: "), proc.stderr
+    assert rest == ["(TIE_DEBUG=1 shows the traceback)"], proc.stderr
+    assert_refusal(first, key, valid)
+    run = tmp_path / "run"  # Hydra's own record only: nothing of a run was written
+    assert {p.name for p in run.iterdir()} <= {".hydra", "run.log"} if run.exists() else True
+    # CPU seconds (what an idle machine's wall clock shows) hold on a loaded 2-core box too
+    assert cpu < 3.0, f"refused after {cpu:.1f} s of CPU (target ~1 s on an idle machine)"
+    assert wall < 30.0, f"refused after {wall:.1f} s wall"
+
+
+def _children_cpu_s() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def test_the_config_check_imports_neither_torch_nor_lightning():
+    """The refusal is immediate because the schema reads the classes without their packages'
+    heavy imports; a torch import slipping into that path fails here."""
+    code = (
+        "import sys\n"
+        "from tie.run import check_config\n"
+        "from tie.runs.compose import compose_run\n"
+        "check_config(compose_run(['paths.output_dir=/tmp/x', 'experiment=main_results_code']))\n"
+        "check_config(compose_run(['paths.output_dir=/tmp/x', 'mode=decode', 'prompt=hi']))\n"
+        "heavy = sorted(m for m in ('torch', 'lightning', 'transformers', 'datasets')"
+        " if m in sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    env = {**os.environ, "TIE_SANDBOX": "weak"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+
+
+# --- the schema follows the classes by introspection -----------------------------------------------
+
+
+@dataclasses.dataclass
+class _Inner:
+    depth: int = 1
+
+
+@dataclasses.dataclass
+class _Options:
+    mode: Literal["a", "b"] = "a"
+    inner: _Inner | dict[str, Any] | None = None
+    size: int = 1
+
+    def __post_init__(self) -> None:
+        if self.size < 1:
+            raise ValueError(f"size must be >= 1, got {self.size}")
+
+
+class _Base:
+    def __init__(self, data_dir: str | None = None, limit: int | None = None) -> None:
+        self.data_dir = data_dir
+
+
+class _Task(_Base):
+    def __init__(self, *args: Any, timeout_s: float = 1.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+
+
+def test_the_schema_reads_fields_literals_nested_classes_and_init_chains():
+    assert valid_keys(_Options) == ["mode", "inner", "size"]
+    assert valid_keys(_Task) == ["timeout_s", "data_dir", "limit"]
+    with pytest.raises(RunConfigError, match=r"bad value x\.mode='c'; valid values: \['a', 'b'\]"):
+        check_section("x", {"mode": "c"}, _Options)
+    with pytest.raises(RunConfigError, match=r"unknown key x\.inner\.deep \(did you mean depth"):
+        check_section("x", {"inner": {"deep": 2}}, _Options)
+    with pytest.raises(RunConfigError, match=r"unknown key y\.limt .*\['data_dir', 'limit'"):
+        check_section("y", {"limt": 2}, _Task)
+    with pytest.raises(RunConfigError, match=r"bad value x\.size=0: size must be >= 1"):
+        build(_Options, {"size": 0}, "x")
+    assert build(_Options, {"mode": "b"}, "x").mode == "b"

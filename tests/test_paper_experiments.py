@@ -4,25 +4,22 @@ methods, intervals, decoding and swept setting the paper's table says.
 
 The expectations below are written from the paper (TIE_SPEC sections 1, 3, 5 and issue 17), not
 read from the configs, so a wrong overlay or a wrong `conf/task/<task>.yaml` `paper:` entry
-fails here. Cost: about 70 Hydra compositions (~20-40 s on 2 cores).
+fails here. Cost: about 70 Hydra compositions (~20-40 s on 2 cores), cached and shared with
+tests/test_configs.py (tests/config_compose.py) when both run in one process.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from hydra.core.override_parser.overrides_parser import OverridesParser
+from config_compose import compose_run, sweep_points  # shared with tests/test_configs.py
 from omegaconf import OmegaConf
 
-from tie.runs.paths import CONF_DIR, register_resolvers
+from tie.runs.paths import CONF_DIR
 from tie.runs.plan import build_plan
 
 ROOT = CONF_DIR.parent
@@ -32,18 +29,6 @@ MATH = {"gsm8k", "math500"}
 CODE = {"humaneval", "mbpp"}
 EIGHT = {"mmlu", "arc_c", "winogrande", "gsm8k", "math500", "humaneval", "mbpp", "countdown"}
 LOGIT = ("tie:top1", "tie:entropy", "tie:margin")
-
-
-def compose_run(overrides: list[str]):
-    """The run config `tie-run` composes (as tests/test_configs.py does)."""
-    register_resolvers()
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(
-            "run", overrides=["paths.output_dir=/tmp/x", *overrides], return_hydra_config=True
-        )
-    HydraConfig.instance().set_config(cfg)
-    return cfg
 
 
 def paper_tcc_interval(task: str) -> int:
@@ -132,19 +117,6 @@ TABLES = [
     ),
 ]
 FIGURE3 = "leader_switch"
-
-
-def sweep_points(overlay: str) -> list[list[str]]:
-    """Every job of `tie-run -m experiment=<overlay>`: the full grid of its sweeper params,
-    each axis expanded by Hydra's own override parser."""
-    cfg = compose_run([f"experiment={overlay}"])
-    params = OmegaConf.select(cfg, "hydra.sweeper.params") or {}
-    parser = OverridesParser.create()
-    axes = []
-    for key, values in params.items():
-        (override,) = parser.parse_overrides([f"{key}={values}"])
-        axes.append([f"{key}={v}" for v in override.sweep_string_iterator()])
-    return [list(p) for p in itertools.product(*axes)]
 
 
 _DECODING: dict[str, dict[str, Any]] = {}

@@ -22,8 +22,9 @@ register_resolvers()
 
 
 def check_config(cfg: DictConfig) -> None:
-    """Every check that needs no model and no heavy import (torch ops, transformers, Lightning),
-    so a config error is one line before Lightning or any model is loaded."""
+    """Every check that needs no model and no heavy import (torch, transformers, Lightning), so a
+    config error is one line before Lightning or any model is loaded: every key and value against
+    the schema (`tie.runs.schema`, through `build_plan` / `check_decode_config`), then the rest."""
     if cfg.mode == "decode":
         from tie.runs.decode import check_decode_config
 
@@ -84,6 +85,14 @@ def is_user_error(exc: BaseException) -> bool:
 
 
 def main() -> None:
+    from tie.runs.schema import check_overrides
+
+    try:  # an unknown key on the command line: the schema's one line, before Hydra composes
+        check_overrides(sys.argv[1:])
+    except RunConfigError as exc:
+        if os.environ.get("TIE_DEBUG"):
+            raise
+        sys.exit(f"tie-run: RunConfigError: {exc}\n(TIE_DEBUG=1 shows the traceback)")
     _main()
 
 

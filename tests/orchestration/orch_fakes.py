@@ -12,6 +12,7 @@ import hashlib
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import datasets
@@ -66,7 +67,9 @@ class FakeTask:
     answer_suffix = "Answer:"
     budget = Budget()
 
-    def __init__(self, name: str, n: int = 12, missing: bool = False):
+    def __init__(self, name: str, n: int = 12, missing: bool = False, data_files=None, **_: Any):
+        # a data file that is not there (a real task option, so the schema lets it through)
+        missing = missing or (data_files is not None and not Path(str(data_files)).exists())
         self.name, self.n, self.missing = name, n, missing
 
     def load(self) -> datasets.Dataset:

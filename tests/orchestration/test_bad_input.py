@@ -27,13 +27,13 @@ def _count_calls():
         (["models=[llada-a]"], "need at least 2 constituents"),
         (["models=[llada-a,llada-a]"], "duplicate"),
         (["ensemble.methods=[single:dream-7b]"], "not a constituent"),
-        (["+ensemble.options.bogus=1"], "unknown EnsembleOptions option.*valid"),
+        (["+ensemble.options.bogus=1"], r"unknown key ensemble\.options\.bogus; valid keys"),
         (["ensemble.options.final_selection=best_model"], "best_model"),
         (["ensemble.options.best_model=zzz"], "not a constituent"),
         (["data.limit=0"], "data.limit"),
         (["data.batch_size=0"], "data.batch_size"),
         (["placement=spread"], "placement"),
-        (["+decoding.blocks=3"], "unknown DecodeConfig option"),
+        (["+decoding.blocks=3"], r"unknown key decoding\.blocks.*valid keys"),
     ],
 )
 def test_invalid_run_config_is_named(make_cfg, overrides, message):
@@ -43,7 +43,7 @@ def test_invalid_run_config_is_named(make_cfg, overrides, message):
 
 def test_missing_task_data_names_the_file(make_cfg, tmp_path):
     with pytest.raises(FileNotFoundError, match="/nowhere/gsm8k.jsonl"):
-        execute(make_cfg("task=gsm8k", "+task.options.missing=true"))
+        execute(make_cfg("task=gsm8k", "task.options.data_files=/nowhere/gsm8k.jsonl"))
     assert not (tmp_path / "run" / "parts").exists()
 
 

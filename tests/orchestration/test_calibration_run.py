@@ -41,7 +41,7 @@ def test_fit_refuses_a_set_overlapping_the_evaluated_problems(make_cfg):
     [
         ("ensemble.options.calibration=fitt", "must be null"),
         ("+ensemble.calibration_data.bounds=[2,1]", "bounds"),
-        ("+ensemble.calibration_data.size=3", "unknown ensemble.calibration_data"),
+        ("+ensemble.calibration_data.size=3", r"unknown key ensemble\.calibration_data\.size"),
     ],
 )
 def test_bad_calibration_config_fails_before_loading(make_cfg, override, message):

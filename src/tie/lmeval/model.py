@@ -86,28 +86,16 @@ def _unescape(text: str) -> str:
 
 
 def compose_config(models: list[str], method: str, overrides: list[str], output_dir: Path) -> Any:
-    """tie-run's config for these constituents and this one method (Hydra compose API)."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.errors import HydraException
-    from omegaconf import open_dict
+    """tie-run's config for these constituents and this one method (`tie.runs.compose`: the
+    schema refuses an unknown key in one line, as on tie-run's command line)."""
+    from tie.runs.compose import compose_run
 
-    from tie.runs.paths import CONF_DIR, register_resolvers
-
-    register_resolvers()
     quoted = ",".join("'" + m.replace("'", "\\'") + "'" for m in models)
     base = [f"models=[{quoted}]", f"ensemble.methods=['{method}']", "logger=none"]
-    GlobalHydra.instance().clear()
     try:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            cfg = compose("run", overrides=base + overrides)
-    except HydraException as exc:
+        return compose_run(base + overrides, output_dir=output_dir)
+    except RunConfigError as exc:
         raise RunConfigError(f"tie model_args: {exc}") from exc
-    finally:
-        GlobalHydra.instance().clear()
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(output_dir)
-    return cfg
 
 
 @dataclasses.dataclass(frozen=True)

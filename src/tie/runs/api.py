@@ -39,22 +39,15 @@ class Api:
     check_model: Callable[[Any], None] | None = None
 
 
-def _dataclass_factory(cls: type) -> Callable[[dict[str, Any]], Any]:
-    """Build `cls(**values)`, naming unknown keys and the valid ones before any compute."""
-    import dataclasses
+def _dataclass_factory(cls: type, path: str | None = None) -> Callable[[dict[str, Any]], Any]:
+    """Build `cls(**values)` through the schema (`tie.runs.schema.build`): an unknown key or a
+    bad value is one line naming `<path>.<key>` and the valid keys, before any compute."""
+    from tie.runs.schema import build
 
-    valid = {f.name for f in dataclasses.fields(cls)}
+    where = path or cls.__name__
 
     def make(values: dict[str, Any]) -> Any:
-        unknown = sorted(set(values) - valid)
-        if unknown:
-            raise RunConfigError(
-                f"unknown {cls.__name__} option(s) {unknown}; valid: {sorted(valid)}"
-            )
-        try:
-            return cls(**values)
-        except (TypeError, ValueError) as exc:
-            raise RunConfigError(f"{cls.__name__}: {exc}") from exc
+        return build(cls, values, where)
 
     return make
 
@@ -96,8 +89,8 @@ def default_api() -> Api:
         load_backend=load_backend,
         get_task=get_task,
         run_method=run_method,
-        make_options=_dataclass_factory(EnsembleOptions),
-        make_decode_config=_dataclass_factory(DecodeConfig),
+        make_options=_dataclass_factory(EnsembleOptions, "ensemble.options"),
+        make_decode_config=_dataclass_factory(DecodeConfig, "decoding"),
         make_constituent=Constituent,
         generate=generate,
         make_tracer=make_tracer,

@@ -9,14 +9,26 @@ tokens straight after the prompt, without a suffix.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from omegaconf import DictConfig, OmegaConf
 
 from tie.runs.api import Api, quiet_weight_loading
 from tie.runs.errors import RunConfigError
 from tie.runs.plan import ModelSpec, _container, model_spec_from_node
+
+if TYPE_CHECKING:
+    import torch
+
+from tie.runs.schema import (
+    DECODE_CONFIG,
+    DECODING_CONFIG_ONLY,
+    ENSEMBLE_OPTIONS,
+    build,
+    check_run_config,
+    ensemble_option_values,
+    load_light,
+)
 
 CANVASES = ("task", "plain")
 # options that name other constituents or fitted state: meaningless for one model on one prompt
@@ -26,6 +38,8 @@ _ENSEMBLE_ONLY = ("calibration", "best_model", "final_selection", "gating")
 def torch_dtype(name: str | None) -> torch.dtype | None:
     if name is None:
         return None
+    import torch
+
     dtype = getattr(torch, str(name), None)
     if not isinstance(dtype, torch.dtype):
         raise RunConfigError(f"unknown dtype {name!r}; use e.g. float32, bfloat16, float16")
@@ -42,7 +56,23 @@ def check_decode_config(cfg: DictConfig) -> tuple[str, ModelSpec, str]:
         raise RunConfigError(f"decode_canvas must be one of {list(CANVASES)}, got {canvas!r}")
     if canvas == "task" and cfg.get("task") is None:
         raise RunConfigError("decode_canvas=task needs a task (e.g. task=synth_math)")
+    check_run_config(cfg)
+    build(load_light(DECODE_CONFIG), decode_values(cfg), "decoding")
+    if canvas == "task":
+        build(load_light(ENSEMBLE_OPTIONS), single_options(cfg), "ensemble.options")
     return str(prompt), model_spec_from_node(cfg.get("model")), canvas
+
+
+def decode_values(cfg: DictConfig) -> dict[str, Any]:
+    """`decoding` as DecodeConfig takes it (without the config-only keys)."""
+    dec: dict[str, Any] = OmegaConf.to_container(cfg.decoding, resolve=True)
+    return {k: v for k, v in dec.items() if k not in DECODING_CONFIG_ONLY}
+
+
+def single_options(cfg: DictConfig) -> dict[str, Any]:
+    """The ensemble options of one model on one prompt (the ensemble-only ones dropped)."""
+    values = ensemble_option_values(cfg)
+    return {k: v for k, v in values.items() if k not in _ENSEMBLE_ONLY}
 
 
 def unknown_characters(backend: Any, text: str) -> list[str]:
@@ -82,6 +112,8 @@ def decode_prompt(cfg: DictConfig, api: Api) -> str:
         )
     if canvas == "task":
         return _decode_on_task_canvas(cfg, api, spec, backend, prompt, dec)
+    import torch
+
     ids = torch.tensor([backend.chat_prompt(prompt)], dtype=torch.long, device=backend.device)
     from dataclasses import fields
 
@@ -102,16 +134,9 @@ def _decode_on_task_canvas(
         str(cfg.task.name),
         **_container(cfg.task.get("options")),
     )
-    for key in ("name", "gen_length"):
+    for key in DECODING_CONFIG_ONLY:
         dec.pop(key, None)
-    ens = cfg.get("ensemble") or {}
-    values = {
-        "interval": ens.get("interval", 16),
-        **_container(ens.get("options")),
-    }
-    for key in _ENSEMBLE_ONLY:
-        values.pop(key, None)
-    options = api.make_options(values)
+    options = api.make_options(single_options(cfg))
     constituent = api.make_constituent(spec.name, backend, api.make_decode_config(dec))
     (out,) = api.run_method(f"single:{spec.name}", [constituent], [prompt], task, options)
     reasoning = (getattr(out, "reasoning", None) or "").strip()

@@ -16,9 +16,20 @@ from omegaconf import DictConfig, OmegaConf
 
 from tie.runs.errors import RunConfigError
 from tie.runs.paths import CONF_DIR
+from tie.runs.schema import (
+    DECODE_CONFIG,
+    DECODING_CONFIG_ONLY,
+    ENSEMBLE_OPTIONS,
+    MODEL_KEYS,
+    build,
+    check_run_config,
+    load_light,
+    refuse_unknown,
+)
 
 AVG_RULES = ("mean", "product")  # = tie.ensemble.baselines.AVG_RULES
 CALIBRATION_FIT = "fit"
+CALIBRATION_DATA_KEY = "calibration_data"
 # ensemble.calibration_data defaults (used with ensemble.options.calibration=fit)
 CALIBRATION_DEFAULTS = {"task_options": {"split": "dev"}, "limit": 64, "bounds": [0.05, 20.0]}
 
@@ -123,6 +134,7 @@ def resolve_model(entry: str, cfg: DictConfig) -> ModelSpec:
     file = CONF_DIR / "model" / f"{entry}.yaml"
     if file.exists():
         node = OmegaConf.load(file)
+        refuse_unknown(f"conf/model/{entry}.yaml:", node.keys(), MODEL_KEYS)
         if overrides:
             node = OmegaConf.merge(node, overrides)
         # resolve ${paths.*} interpolations of the file against this run's paths
@@ -204,12 +216,8 @@ def calibration_data(cfg: DictConfig, options: dict[str, Any]) -> dict[str, Any]
                 f"ensemble.options.calibration must be null, {{model: T}} or 'fit', got {cal!r}"
             )
         return {}
-    given = _container(cfg.ensemble.get("calibration_data"))
-    stray = sorted(set(given) - set(CALIBRATION_DEFAULTS))
-    if stray:
-        raise RunConfigError(
-            f"unknown ensemble.calibration_data keys {stray}; valid: {sorted(CALIBRATION_DEFAULTS)}"
-        )
+    given = _container(cfg.ensemble.get(CALIBRATION_DATA_KEY))
+    refuse_unknown(f"ensemble.{CALIBRATION_DATA_KEY}", given, CALIBRATION_DEFAULTS)
     out = {**CALIBRATION_DEFAULTS, **given}
     out["task_options"] = dict(out["task_options"] or {})
     limit = out["limit"]
@@ -266,7 +274,9 @@ def task_options(cfg: DictConfig) -> dict[str, Any]:
 
 
 def build_plan(cfg: DictConfig) -> RunPlan:
-    """Validate everything that can be checked without loading a model."""
+    """Validate everything that can be checked without loading a model: every key against the
+    schema (`tie.runs.schema`), every method's options and the decoding built once as objects."""
+    check_run_config(cfg)
     entries = [str(e) for e in (cfg.get("models") or [])]
     if not entries:
         raise RunConfigError("models is empty: list at least one constituent")
@@ -306,8 +316,9 @@ def build_plan(cfg: DictConfig) -> RunPlan:
         raise RunConfigError(f"ensemble.options.best_model={best!r} is not a constituent {names}")
 
     decode = OmegaConf.to_container(cfg.decoding, resolve=True)
-    for key in ("name", "gen_length"):
+    for key in DECODING_CONFIG_ONLY:
         decode.pop(key, None)
+    build(load_light(DECODE_CONFIG), decode, "decoding")
 
     data = cfg.data
     limit = data.get("limit")
@@ -315,7 +326,7 @@ def build_plan(cfg: DictConfig) -> RunPlan:
         raise RunConfigError(f"data.limit must be null or an integer >= 1, got {limit!r}")
     if not isinstance(data.batch_size, int) or data.batch_size < 1:
         raise RunConfigError(f"data.batch_size must be an integer >= 1, got {data.batch_size!r}")
-    return RunPlan(
+    plan = RunPlan(
         models=models,
         methods=methods,
         options=options,
@@ -330,6 +341,10 @@ def build_plan(cfg: DictConfig) -> RunPlan:
         injection_ratios=injection_ratios(cfg, len(models)),
         calibration_data=calibration_data(cfg, options),
     )
+    for method in plan.methods:  # values: each method's options as the engine will build them
+        where = f"ensemble.per_method.{method}" if method in per_method else "ensemble.options"
+        build(load_light(ENSEMBLE_OPTIONS), plan.method_options(method), where)
+    return plan
 
 
 def needs_cross_model_tokenizers(plan: RunPlan) -> bool:

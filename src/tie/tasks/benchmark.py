@@ -10,9 +10,10 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import datasets
+if TYPE_CHECKING:  # imported where rows are built: the config check stays light
+    import datasets
 
 from tie.tasks.base import CanvasBudget, Task, TaskDataError
 from tie.tasks.loading import DataSource, load_raw_rows
@@ -156,6 +157,8 @@ class BenchmarkTask(Task):
                 break
         if not rows:
             raise TaskDataError(f"{self.name}: {origin} holds no usable rows")
+        import datasets
+
         return datasets.Dataset.from_list(rows)
 
     def grade_modes(self, answer_text: str, row: dict[str, Any]) -> dict[str, bool]:

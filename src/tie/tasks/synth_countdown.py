@@ -12,9 +12,10 @@ in 0..999 so the chain fits the reasoning budget.
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import datasets
+if TYPE_CHECKING:  # imported where rows are built: the config check stays light
+    import datasets
 
 from tie.tasks.base import CanvasBudget, Task
 from tie.tasks.countdown import verify
@@ -102,6 +103,8 @@ class SynthCountdownTask(Task):
         )
 
     def load(self) -> datasets.Dataset:
+        import datasets
+
         return datasets.Dataset.from_list(self.rows())
 
     def rows(self) -> list[dict[str, Any]]:

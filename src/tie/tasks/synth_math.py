@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import datasets
+if TYPE_CHECKING:  # imported where rows are built: the config check stays light
+    import datasets
 
 from tie.tasks.base import CanvasBudget, Task
 from tie.tasks.grading import extract_final_number, numeric_match
@@ -104,6 +105,8 @@ class SynthMathTask(Task):
         self.seed, self.n, self.mix = seed, n, mix
 
     def load(self) -> datasets.Dataset:
+        import datasets
+
         return datasets.Dataset.from_list(self.rows())
 
     def rows(self) -> list[dict[str, Any]]:
