@@ -116,3 +116,21 @@ def test_a_backend_without_a_kv_cache_is_refused_before_any_forward():
     with pytest.raises(DecodeInputError, match="cache must be one of"):
         DecodeConfig(cache="full")
     assert DecodeConfig().cache == "none"
+
+
+@pytest.mark.parametrize("family", ["llada", "dream"])
+def test_generate_takes_the_cache_option(family):
+    """`generate(cache=)` (what `tie-run mode=decode decode_canvas=plain` calls): exact on one
+    layer, left padding included."""
+    from tie.decoding import generate
+
+    b = backend(family, layers=1)
+    prompts = [b.chat_prompt(t) for t in TEXTS]
+    width = max(map(len, prompts))
+    ids = torch.tensor([[b.pad_id] * (width - len(p)) + p for p in prompts])
+    am = (
+        torch.arange(width)[None] >= torch.tensor([width - len(p) for p in prompts])[:, None]
+    ).long()
+    exact = generate(b, ids, am, gen_length=12, block_length=4)
+    for mode in ("prefix", "dual"):
+        assert torch.equal(generate(b, ids, am, gen_length=12, block_length=4, cache=mode), exact)

@@ -77,12 +77,14 @@ def cache_speed(
                     "block_length": block_length,
                     "cache": mode,
                     "wall_s": t["wall_s"],
+                    "cpu_s": t["cpu_s"],
                     "tokens_per_s": bs * gen_length / t["wall_s"],
                     "nfe_per_problem": float(state.nfe.double().mean()),
                     "peak_mb": t["peak_bytes"] / 2**20,
                 }
                 if base is not None:
                     row["speedup"] = base[1]["wall_s"] / t["wall_s"]
+                    row["cpu_speedup"] = base[1]["cpu_s"] / t["cpu_s"]
                     same = (gen == base[0].x[:, prompt_len:]).double().mean()
                     row["same_tokens_as_none"] = float(same)
                 rows.append(row)

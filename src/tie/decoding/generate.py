@@ -33,6 +33,7 @@ def generate(
     top_p: float | None = None,
     top_k: int | None = None,
     alg_temp: float | None = None,
+    cache: str = "none",
 ) -> torch.LongTensor:
     """Return the canvas `[B, P + gen_length]` (prompt included), every mask decoded.
 
@@ -59,6 +60,7 @@ def generate(
         top_p=top_p,
         top_k=top_k,
         alg_temp=alg_temp,
+        cache=cache,
     )
     mask_id = require_mask_id(backend)
     input_ids = torch.as_tensor(input_ids)
