@@ -1,5 +1,8 @@
 """Benchmark settings, presets and the command line that fills them.
 
+Suites: `throughput`, `reference`, `methods`, `tracing` (the default set) and `cache`
+(`decoding.cache=none|prefix|dual` at prompt 512 / generation 256, `tie.bench.cache`; in the
+`cpu-vocab` preset).
 Presets: `cpu` (the default: the zoo, or zoo-shaped random models before it is built; modest sizes
 that finish in a few minutes on a shared 2-core machine), `gpu` (random-initialised LLaDA-8B and
 Dream-7B shapes in bf16 on CUDA, paper-like canvas), `cpu-vocab` (our decoder vs the reference
@@ -17,7 +20,9 @@ import torch
 
 from tie.bench.models import MODEL_SOURCES, REAL_SIZES, BenchInputError
 
-SUITES = ("throughput", "reference", "methods", "tracing")
+SUITES = ("throughput", "reference", "methods", "tracing", "cache")
+DEFAULT_SUITES = ("throughput", "reference", "methods", "tracing")  # `cache`: when asked for
+CACHE_MODES = ("none", "prefix", "dual")
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
@@ -43,7 +48,13 @@ class BenchConfig:
     repeats: int = 3
     warmup: int = 1
     threads: int | None = None
-    suites: list[str] = field(default_factory=lambda: list(SUITES))
+    suites: list[str] = field(default_factory=lambda: list(DEFAULT_SUITES))
+    # cache suite: decoding.cache=none|prefix|dual at the real benchmarks' lengths
+    prompt_len: int = 512
+    cache_gen_length: int = 256
+    cache_block_length: int = 32
+    cache_batch_sizes: list[int] = field(default_factory=lambda: [1])
+    cache_modes: list[str] = field(default_factory=lambda: list(CACHE_MODES))
     seed: int = 0
     tag: str = "cpu"  # names the output files: bench_<tag>.json / .md
 
@@ -82,10 +93,19 @@ class BenchConfig:
             "gen_length": [self.gen_length],
             "reference_batch_sizes": self.reference_batch_sizes,
             "repeats": [self.repeats],
+            "prompt_len": [self.prompt_len],
+            "cache_gen_length": [self.cache_gen_length],
+            "cache_block_length": [self.cache_block_length],
+            "cache_batch_sizes": self.cache_batch_sizes,
         }
         for name, values in positive.items():
             if not values or any(not isinstance(v, int) or v < 1 for v in values):
                 raise BenchInputError(f"{name} must be integers >= 1, got {values!r}")
+        bad_modes = [m for m in self.cache_modes if m not in CACHE_MODES]
+        if bad_modes or not self.cache_modes:
+            raise BenchInputError(
+                f"cache_modes must be a non-empty subset of {CACHE_MODES}, got {self.cache_modes}"
+            )
         if self.warmup < 0:
             raise BenchInputError(f"warmup must be >= 0, got {self.warmup}")
         if self.threads is not None and self.threads < 1:
@@ -125,7 +145,7 @@ PRESETS: dict[str, dict] = {
         "source": "real",
         "real_size": "vocab",
         "device": "cpu",
-        "suites": ["reference"],
+        "suites": ["reference", "cache"],
         "reference_batch_sizes": [1, 8],
         "tag": "cpu_vocab",
     },
@@ -184,6 +204,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int)
     p.add_argument("--suites", type=_strs, help=f"subset of {','.join(SUITES)}")
     p.add_argument("--seed", type=int)
+    p.add_argument("--prompt-len", dest="prompt_len", type=int, help="cache suite")
+    p.add_argument("--cache-gen-length", dest="cache_gen_length", type=int)
+    p.add_argument("--cache-block-length", dest="cache_block_length", type=int)
+    p.add_argument("--cache-batch-sizes", dest="cache_batch_sizes", type=_ints)
+    p.add_argument("--cache-modes", dest="cache_modes", type=_strs, help="none,prefix,dual")
     p.add_argument("--tag")
     return p
 

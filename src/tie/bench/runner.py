@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from tie.bench import cache as cache_suite
 from tie.bench import suites
 from tie.bench.config import BenchConfig
 from tie.bench.meter import Meter
@@ -140,6 +141,7 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
         "throughput": [],
         "reference": [],
         "methods": [],
+        "cache": [],
     }
     if "throughput" in cfg.suites:
         result["throughput"] = suites.throughput(
@@ -183,7 +185,21 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
                 tracing="tracing" in cfg.suites,
                 placement=placement,
             )
+    if "cache" in cfg.suites:
+        result["cache"] = cache_suite.cache_speed(
+            models,
+            cfg.prompt_len,
+            cfg.cache_gen_length,
+            cfg.cache_block_length,
+            cfg.cache_batch_sizes,
+            cfg.cache_modes,
+            meter,
+            cfg.repeats,
+            cfg.warmup,
+            cfg.seed,
+        )
     result["targets"] = suites.check_targets(result["methods"], result["reference"])
+    result["targets"] += cache_suite.cache_targets(result.get("cache", []))
     result["total_wall_s"] = time.perf_counter() - t0
     result["files"] = write_outputs(result, Path(cfg.out_dir), cfg.tag)
     return result

@@ -10,6 +10,7 @@ POLICIES = (
 DREAM_POLICIES = ("dream", "dream_origin")
 CONFIDENCES = ("prob", "margin", "entropy", "random")
 ROUNDINGS = ("strict", "ceil")
+CACHES = ("none", "prefix", "dual")  # tie.decoding.cache
 
 
 class DecodeInputError(ValueError):
@@ -60,8 +61,11 @@ class DecodeConfig:
     top_p: float | None = None
     top_k: int | None = None
     alg_temp: float | None = None
+    cache: str = "none"  # Fast-dLLM KV cache: none (exact) | prefix | dual (tie.decoding.cache)
 
     def __post_init__(self) -> None:
+        if self.cache not in CACHES:
+            raise DecodeInputError(f"cache must be one of {CACHES}, got {self.cache!r}")
         if self.policy not in POLICIES:
             raise DecodeInputError(f"unknown policy {self.policy!r}; choose one of {POLICIES}")
         if self.top_p is not None and not 0.0 < self.top_p <= 1.0:

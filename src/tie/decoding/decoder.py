@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import torch
 
+from tie.decoding.cache import require_kv_cache, step_cache
 from tie.decoding.canvas import CanvasLayout, require_mask_id
 from tie.decoding.config import DREAM_POLICIES, DecodeConfig, DecodeInputError
 from tie.decoding.schedule import (
@@ -62,6 +63,8 @@ class Decoder:
             span = accepts_span(backend) and getattr(info, "vocab_size", 0) >= SPAN_MIN_VOCAB
         self.span = bool(span)
         self.config = config if config is not None else DecodeConfig()
+        if self.config.cache != "none":
+            require_kv_cache(backend, self.config.cache)
         self.mask_id = require_mask_id(backend)
         self.eos = torch.tensor(
             sorted(set(backend.eos_ids)), dtype=torch.long, device=backend.device
@@ -96,6 +99,7 @@ class Decoder:
             active = state.masked().any(1)
             n_active = int(active.sum())
             if n_active == 0:
+                state.invalidate_cache()  # frees the KV cache of a finished state
                 break
             signals = self._step(state, active, n_active, want, plan, block)
             taken += 1
@@ -179,7 +183,12 @@ class Decoder:
         win = self._window(x, plan)
         lo = 0
         with torch.inference_mode():
-            if self.span:  # the head runs only from the first window to the answer
+            if self.config.cache != "none":  # Fast-dLLM's KV cache (tie.decoding.cache)
+                lo, hi = self._logits_span(state, plan, win.cur, want_signals)
+                answer = state.layout.answer if want_signals else None
+                cache = step_cache(state, self.backend, self.config.cache)
+                logits = cache.logits(x, am, rows, win.cur, win.pos, (lo, hi), answer)
+            elif self.span:  # the head runs only from the first window to the answer
                 lo, hi = self._logits_span(state, plan, win.cur, want_signals)
                 logits = logits_span(self.backend, x, am, (lo, hi))
             else:

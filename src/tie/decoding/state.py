@@ -11,7 +11,7 @@ that block has left (at least 1).
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -38,6 +38,7 @@ class DecodeState:
     carry: torch.Tensor
     resched: torch.Tensor  # [B] bool: recompute the current block's quota at the next step
     generator: torch.Generator | None = None  # sampling noise (created from the seed on first use)
+    cache: Any = None  # decoding.cache != none: the rows' KV cache (tie.decoding.cache.StepCache)
 
     @classmethod
     def fresh(
@@ -77,7 +78,7 @@ class DecodeState:
                 if isinstance(getattr(self, f.name), torch.Tensor)
                 else getattr(self, f.name)
                 for f in fields(self)
-                if f.name != "generator"
+                if f.name not in ("generator", "cache")  # a clone rebuilds its own cache
             }
         )
         if self.generator is not None:
@@ -107,6 +108,7 @@ class DecodeState:
                 f"({self.layout} {tuple(self.x.shape)} vs {other.layout} {tuple(other.x.shape)})"
             )
         r = self._rows(rows)
+        self.invalidate_cache(r)
         self.x[r] = other.x[r]
         self.attention_mask[r] = other.attention_mask[r]
         for name in SCHEDULE:
@@ -122,7 +124,19 @@ class DecodeState:
             raise DecodeInputError(
                 f"x_rows must have shape [{len(r)}, {self.x.shape[1]}], got {tuple(x_rows.shape)}"
             )
+        self.invalidate_cache(r)
         self.x[r] = x_rows.long()
         if attention_mask_rows is not None:
             self.attention_mask[r] = torch.as_tensor(attention_mask_rows).to(self.attention_mask)
         self.resched[r] = True
+
+    def invalidate_cache(self, rows=None) -> None:
+        """Rows `rows` (None: all, and the cache's memory is freed) recompute their KV cache at
+        their next step. Writes into a row's cached region are detected without this; call it
+        after any other external change (`replace_rows` and `set_canvas_rows` do)."""
+        if self.cache is None:
+            return
+        if rows is None:
+            self.cache = None
+        else:
+            self.cache.invalidate(self._rows(rows))

@@ -16,12 +16,15 @@ from transformers import PretrainedConfig, PreTrainedModel
 from transformers.modeling_outputs import MaskedLMOutput
 
 from tie.models.layers import (
+    KVCache,
+    KVStep,
     RMSNorm,
     apply_rope,
     attend,
     init_weights,
     key_padding_mask,
     rope_cos_sin,
+    select_positions,
     split_heads,
 )
 
@@ -83,12 +86,20 @@ class DreamAttention(nn.Module):
         self.o_proj = nn.Linear(self.n_heads * head_dim, d, bias=False)
 
     def forward(
-        self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor | None
+        self,
+        x: torch.Tensor,
+        cos: torch.Tensor,
+        sin: torch.Tensor,
+        mask: torch.Tensor | None,
+        kv: KVStep | None = None,
+        layer: int = 0,
     ) -> torch.Tensor:
         # Dream rotates in the model dtype (cos/sin cast to it), not in float32 as LLaDA does
         q = apply_rope(split_heads(self.q_proj(x), self.n_heads), cos, sin, full_precision=False)
         k = apply_rope(split_heads(self.k_proj(x), self.n_kv_heads), cos, sin, full_precision=False)
         v = split_heads(self.v_proj(x), self.n_kv_heads)
+        if kv is not None:
+            k, v = kv(layer, k, v)
         return self.o_proj(attend(q, k, v, mask))
 
 
@@ -113,9 +124,15 @@ class DreamDecoderLayer(nn.Module):
         self.post_attention_layernorm = RMSNorm(config.hidden_size, config.rms_norm_eps)
 
     def forward(
-        self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor | None
+        self,
+        x: torch.Tensor,
+        cos: torch.Tensor,
+        sin: torch.Tensor,
+        mask: torch.Tensor | None,
+        kv: KVStep | None = None,
+        layer: int = 0,
     ) -> torch.Tensor:
-        x = x + self.self_attn(self.input_layernorm(x), cos, sin, mask)
+        x = x + self.self_attn(self.input_layernorm(x), cos, sin, mask, kv, layer)
         return x + self.mlp(self.post_attention_layernorm(x))
 
 
@@ -136,13 +153,21 @@ class DreamBaseModel(nn.Module):
         input_ids: torch.LongTensor,
         attention_mask: torch.Tensor | None,
         position_ids: torch.LongTensor,
+        cache: KVCache | None = None,
+        positions: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        """Hidden states; `cache` / `positions` as in `DreamModel.forward` (`position_ids` are
+        the whole canvas's; with `positions` only those canvas positions are computed)."""
         c = self.config
+        kv = None if cache is None else KVStep(cache, positions)
+        if positions is not None:
+            input_ids = input_ids.gather(1, positions)
+            position_ids = position_ids.expand(input_ids.shape[0], -1).gather(1, positions)
         cos, sin = rope_cos_sin(position_ids, c.hidden_size // c.num_attention_heads, c.rope_theta)
         mask = key_padding_mask(attention_mask)
         x = self.embed_tokens(input_ids)
-        for layer in self.layers:
-            x = layer(x, cos, sin, mask)
+        for i, layer in enumerate(self.layers):
+            x = layer(x, cos, sin, mask, kv, i)
         return self.norm(x)
 
 
@@ -181,22 +206,28 @@ class DreamModel(PreTrainedModel):
         input_ids: torch.LongTensor,
         attention_mask: torch.Tensor | None = None,
         position_ids: torch.LongTensor | None = None,
-        keep: slice | None = None,
+        keep: slice | torch.Tensor | None = None,
+        cache: KVCache | None = None,
+        positions: torch.Tensor | None = None,
         **kwargs,
     ) -> MaskedLMOutput:
         """Raw logits [B, L, V] (output i-1 predicts token i); only the raw positions in `keep`
         when given (the head runs only there).
 
         Without `position_ids` they come from `attention_mask` (left padding) or are 0..L-1.
+        `cache` without `positions`: a full forward that also records every layer's keys and
+        values. With `positions` [B, W]: only those raw positions of `input_ids` (the whole
+        canvas) are computed, attending over the cached keys/values elsewhere; `keep` then
+        indexes the W computed positions ([B, P] indices, or a slice).
         """
         if position_ids is None:
             if attention_mask is not None:
                 position_ids = positions_from_mask(attention_mask)
             else:
                 position_ids = torch.arange(input_ids.shape[1], device=input_ids.device)[None]
-        h = self.model(input_ids, attention_mask, position_ids)
-        if keep is not None:
-            h = h[:, keep]
+        h = select_positions(
+            self.model(input_ids, attention_mask, position_ids, cache, positions), keep
+        )
         if self.lm_head is None:
             return MaskedLMOutput(logits=nn.functional.linear(h, self.model.embed_tokens.weight))
         return MaskedLMOutput(logits=self.lm_head(h))

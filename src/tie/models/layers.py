@@ -8,6 +8,8 @@ architectural differences (biases, shift, position ids).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -105,6 +107,15 @@ def attend(
     return out.transpose(1, 2).reshape(b, length, h * d)
 
 
+def select_positions(x: torch.Tensor, keep: slice | torch.Tensor | None) -> torch.Tensor:
+    """Hidden states [B, L, d] at `keep`: all (None), a slice, or per-row indices [B, P]."""
+    if keep is None:
+        return x
+    if isinstance(keep, slice):
+        return x[:, keep]
+    return x.gather(1, keep[..., None].expand(-1, -1, x.shape[-1]))
+
+
 def split_heads(x: torch.Tensor, n_heads: int) -> torch.Tensor:
     """[B, L, H*D] -> [B, H, L, D]."""
     b, length, _ = x.shape
@@ -121,3 +132,70 @@ def init_weights(module: nn.Module, std: float) -> None:
         nn.init.normal_(module.weight, mean=0.0, std=std)
     elif isinstance(module, RMSNorm):
         nn.init.ones_(module.weight)
+
+
+@dataclass
+class KVCache:
+    """Keys (after RoPE) and values [B, Hkv, L, D] of every layer over whole canvases.
+
+    Filled by a full forward (`KVStep` without positions); a later forward reuses them for every
+    position it does not recompute (Fast-dLLM's approximate caches: the cached keys/values are
+    those of the canvas at the time they were recorded).
+    """
+
+    keys: list[torch.Tensor] = field(default_factory=list)
+    values: list[torch.Tensor] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def rows(self, idx: torch.Tensor | slice) -> KVCache:
+        """The cache of rows `idx` (a copy unless `idx` takes every row)."""
+        if isinstance(idx, slice) and idx == slice(None):
+            return self
+        return KVCache([k[idx] for k in self.keys], [v[idx] for v in self.values])
+
+    def write_rows(self, idx: torch.Tensor, other: KVCache, batch_size: int) -> None:
+        """Store `other` (rows `idx` of a batch of `batch_size`) into this cache, allocating it on
+        first use."""
+        if not self.keys:
+            for k, v in zip(other.keys, other.values, strict=True):
+                self.keys.append(k.new_zeros((batch_size, *k.shape[1:])))
+                self.values.append(v.new_zeros((batch_size, *v.shape[1:])))
+        for mine, theirs in ((self.keys, other.keys), (self.values, other.values)):
+            for layer, t in enumerate(theirs):
+                if mine[layer].shape[1:] != t.shape[1:]:
+                    raise ValueError(
+                        f"KV cache layer {layer} holds {tuple(mine[layer].shape[1:])}, "
+                        f"got {tuple(t.shape[1:])} (canvas length changed?)"
+                    )
+                mine[layer][idx] = t
+
+
+class KVStep:
+    """How one forward uses a `KVCache`.
+
+    `positions=None`: record every layer's keys/values (a full forward). `positions` [B, W]: the
+    forward computes only those canvas positions (duplicates allowed, e.g. padding a short row);
+    each layer's keys/values are the cached ones with those positions replaced by fresh ones, so
+    queries at W positions attend over the whole canvas.
+    """
+
+    def __init__(self, cache: KVCache, positions: torch.Tensor | None = None) -> None:
+        if positions is not None and len(cache) == 0:
+            raise ValueError("a cached forward needs a filled KV cache (run a full forward first)")
+        self.cache, self.positions = cache, positions
+
+    def __call__(
+        self, layer: int, k: torch.Tensor, v: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.positions is None:
+            if layer == len(self.cache.keys):
+                self.cache.keys.append(k)
+                self.cache.values.append(v)
+            else:
+                self.cache.keys[layer], self.cache.values[layer] = k, v
+            return k, v
+        idx = self.positions[:, None, :, None].expand(-1, k.shape[1], -1, k.shape[-1])
+        keys, values = self.cache.keys[layer], self.cache.values[layer]
+        return keys.scatter(2, idx, k.to(keys.dtype)), values.scatter(2, idx, v.to(values.dtype))

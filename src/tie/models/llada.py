@@ -15,12 +15,15 @@ from transformers import PretrainedConfig, PreTrainedModel
 from transformers.modeling_outputs import MaskedLMOutput
 
 from tie.models.layers import (
+    KVCache,
+    KVStep,
     RMSNorm,
     apply_rope,
     attend,
     init_weights,
     key_padding_mask,
     rope_cos_sin,
+    select_positions,
     split_heads,
 )
 
@@ -120,12 +123,20 @@ class LLaDABlock(nn.Module):
         self.ff_out = nn.Linear(config.mlp_hidden_size, d, bias=config.include_bias)
 
     def forward(
-        self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor | None
+        self,
+        x: torch.Tensor,
+        cos: torch.Tensor,
+        sin: torch.Tensor,
+        mask: torch.Tensor | None,
+        kv: KVStep | None = None,
+        layer: int = 0,
     ) -> torch.Tensor:
         h = self.attn_norm(x)
         q = apply_rope(split_heads(self.q_proj(h), self.n_heads), cos, sin)
         k = apply_rope(split_heads(self.k_proj(h), self.n_kv_heads), cos, sin)
         v = split_heads(self.v_proj(h), self.n_kv_heads)
+        if kv is not None:
+            k, v = kv(layer, k, v)
         x = x + self.attn_out(attend(q, k, v, mask))
         h = self.ff_norm(x)
         return x + self.ff_out(nn.functional.silu(self.ff_proj(h)) * self.up_proj(h))
@@ -152,19 +163,31 @@ class LLaDAModel(nn.Module):
         self,
         input_ids: torch.LongTensor,
         attention_mask: torch.Tensor | None = None,
-        keep: slice | None = None,
+        keep: slice | torch.Tensor | None = None,
+        cache: KVCache | None = None,
+        positions: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Logits of the positions in `keep` (default all): the head runs only there."""
+        """Logits of the positions in `keep` (default all): the head runs only there.
+
+        `cache` without `positions`: a full forward that also records every layer's keys and
+        values. With `positions` [B, W]: only those canvas positions of `input_ids` (the whole
+        canvas) are computed, attending over the cached keys/values elsewhere; `keep` then
+        indexes the W computed positions ([B, P] indices, or a slice)."""
         t = self.transformer
-        x = t.wte(input_ids)
-        positions = torch.arange(input_ids.shape[1], device=input_ids.device)
+        kv = None if cache is None else KVStep(cache, positions)
+        if positions is None:
+            x = t.wte(input_ids)
+            rope_at = torch.arange(input_ids.shape[1], device=input_ids.device)
+        else:
+            x = t.wte(input_ids.gather(1, positions))
+            rope_at = positions  # RoPE on the absolute canvas index, as in the full forward
         cos, sin = rope_cos_sin(
-            positions, self.config.d_model // self.config.n_heads, self.config.rope_theta
+            rope_at, self.config.d_model // self.config.n_heads, self.config.rope_theta
         )
         mask = key_padding_mask(attention_mask)
-        for block in t.blocks:
-            x = block(x, cos, sin, mask)
-        x = t.ln_f(x if keep is None else x[:, keep])
+        for i, block in enumerate(t.blocks):
+            x = block(x, cos, sin, mask, kv, i)
+        x = t.ln_f(select_positions(x, keep))
         if self.config.weight_tying:
             return nn.functional.linear(x, t.wte.weight)
         return t.ff_out(x)
@@ -193,11 +216,13 @@ class LLaDAModelLM(PreTrainedModel):
         self,
         input_ids: torch.LongTensor,
         attention_mask: torch.Tensor | None = None,
-        keep: slice | None = None,
+        keep: slice | torch.Tensor | None = None,
+        cache: KVCache | None = None,
+        positions: torch.Tensor | None = None,
         **kwargs,
     ) -> MaskedLMOutput:
         """Logits [B, L, V] (only the positions in `keep` when given); RoPE uses absolute
-        positions 0..L-1, padded keys are masked."""
+        positions 0..L-1, padded keys are masked. `cache` / `positions`: `LLaDAModel.forward`."""
         if kwargs.get("position_ids") is not None:
             raise ValueError("LLaDA takes no position_ids: RoPE runs on the absolute index")
-        return MaskedLMOutput(logits=self.model(input_ids, attention_mask, keep))
+        return MaskedLMOutput(logits=self.model(input_ids, attention_mask, keep, cache, positions))

@@ -15,6 +15,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from tie.models.backend import BackendInfo, check_span, takes_argument
 from tie.models.chat import encode_chat
 from tie.models.dream import positions_from_mask
+from tie.models.layers import KVCache
 
 SHIFTED_FAMILIES = {"dream": True, "llada": False}
 # Mask tokens of the published tokenizers that are not registered as the tokenizer's mask token.
@@ -104,6 +105,8 @@ class TransformersBackend:
         self.family = family
         self.remote = remote
         self._takes_keep = not remote and takes_argument(model.forward, "keep")
+        # our classes keep keys/values for Fast-dLLM's caches (`decoding.cache`); remote code not
+        self.supports_kv_cache = not remote and takes_argument(model.forward, "cache")
         self.mask_id = resolve_mask_id(getattr(cfg, "mask_token_id", None), tokenizer)
         self.eos_ids = resolve_eos_ids(
             tokenizer,
@@ -171,10 +174,18 @@ class TransformersBackend:
         return attention_mask
 
     def _raw(
-        self, ids: torch.Tensor, mask: torch.Tensor | None, keep: slice | None = None
+        self,
+        ids: torch.Tensor,
+        mask: torch.Tensor | None,
+        keep: slice | None = None,
+        cache: KVCache | None = None,
     ) -> torch.Tensor:
         """Raw logits; `keep` (raw positions) lets our classes run the head only there. Models
-        without that argument (the authors' remote code) compute every position, sliced here."""
+        without that argument (the authors' remote code) compute every position, sliced here.
+        `cache`: also record every layer's keys/values there (our classes only)."""
+        if cache is not None:
+            self._require_kv_cache()
+            return self.model(ids, attention_mask=mask, keep=keep, cache=cache).logits
         if keep is not None and self._takes_keep:
             return self.model(ids, attention_mask=mask, keep=keep).logits
         full = (
@@ -197,26 +208,83 @@ class TransformersBackend:
             ).logits
         return self.model(ids, attention_mask=mask).logits
 
+    def _require_kv_cache(self) -> None:
+        if not self.supports_kv_cache:
+            raise ValueError(
+                f"{self.info.name}: this model keeps no KV cache (the authors' remote code); "
+                "decoding.cache=prefix|dual needs our LLaDA / Dream classes (backend native)"
+            )
+
     @torch.inference_mode()
     def logits(
         self,
         input_ids: torch.LongTensor,
         attention_mask: torch.Tensor | None = None,
         span: tuple[int, int] | None = None,
+        cache: KVCache | None = None,
     ) -> torch.FloatTensor:
         """Float32 logits [B, L, V]; position i predicts token i for every family.
 
         `span=(lo, hi)` returns only positions lo..hi-1 ([B, hi - lo, V]): the head and the
-        float32 copy then cover the decoder's window instead of the whole canvas."""
+        float32 copy then cover the decoder's window instead of the whole canvas. `cache` (an
+        empty `KVCache`): the same logits, and every layer's keys/values are recorded there for
+        `cached_logits`."""
         mask = self._check_inputs(input_ids, attention_mask)
         lo, hi = check_span(span, input_ids.shape[1])
         ids = input_ids.to(self.device)
         mask = None if mask is None else mask.to(self.device)
         if not self.info.shift:
-            return self._raw(ids, mask, None if span is None else slice(lo, hi)).float()
+            return self._raw(ids, mask, None if span is None else slice(lo, hi), cache).float()
         # raw output i-1 predicts token i; aligned position 0 gets a dummy (raw output 0)
         if span is None or lo == 0:  # raw 0 serves twice: dummy at 0, then token 1
-            out = self._raw(ids, mask, None if span is None else slice(0, max(hi - 1, 1)))
-            out = out.float()
+            keep = None if span is None else slice(0, max(hi - 1, 1))
+            out = self._raw(ids, mask, keep, cache).float()
             return torch.cat([out[:, :1], out[:, : hi - 1]], dim=1)
-        return self._raw(ids, mask, slice(lo - 1, hi - 1)).float()
+        return self._raw(ids, mask, slice(lo - 1, hi - 1), cache).float()
+
+    @torch.inference_mode()
+    def cached_logits(
+        self,
+        input_ids: torch.LongTensor,
+        attention_mask: torch.Tensor | None,
+        want: torch.Tensor,
+        cache: KVCache,
+        fresh: torch.Tensor,
+    ) -> torch.FloatTensor:
+        """Float32 logits [B, P] -> [B, P, V] at the aligned positions `want`, reusing `cache`.
+
+        `fresh` [B, L] bool: the canvas positions whose keys/values are recomputed (the block
+        being decoded, and with a prefix cache everything after it); the model also computes the
+        positions that predict `want` (for a shifted family, i - 1), and every other position
+        attends through the keys/values `cache` recorded (from the same rows' canvases)."""
+        if want.dim() != 2 or fresh.shape != input_ids.shape:
+            raise ValueError(
+                f"cached_logits: want must be [B, P] and fresh {tuple(input_ids.shape)}, got "
+                f"{tuple(want.shape)} and {tuple(fresh.shape)}"
+            )
+        self._require_kv_cache()
+        mask = self._check_inputs(input_ids, attention_mask)
+        ids = input_ids.to(self.device)
+        mask = None if mask is None else mask.to(self.device)
+        raw = (want.to(self.device) - int(self.info.shift)).clamp(min=0)
+        recompute = fresh.to(self.device, torch.bool).clone()
+        recompute.scatter_(1, raw, True)
+        positions = padded_positions(recompute)
+        keep = torch.searchsorted(positions, raw)
+        return self.model(
+            ids, attention_mask=mask, keep=keep, cache=cache, positions=positions
+        ).logits.float()
+
+
+def padded_positions(select: torch.Tensor) -> torch.Tensor:
+    """[B, L] bool -> [B, W] the selected positions of each row, ascending, W the largest count;
+    a shorter row repeats its last position (computed twice, written once: same values)."""
+    counts = select.sum(1)
+    if bool((counts == 0).any()):
+        raise ValueError("every row needs at least one position to compute")
+    width = int(counts.max())
+    order = torch.sort(select.to(torch.uint8), dim=1, descending=True, stable=True).indices
+    order = order[:, :width]
+    last = order.gather(1, (counts - 1)[:, None])
+    slot = torch.arange(width, device=select.device)[None]
+    return torch.where(slot < counts[:, None], order, last)
