@@ -43,13 +43,21 @@ def answer_stats(
     exclude_eos: bool,
     cap: int | None,
 ) -> tuple[torch.Tensor, ...]:
-    """Signals over answer logits `[b, A, V]` and current answer tokens `[b, A]`."""
-    lg = logits.float().masked_fill(_one_hot_col(logits, mask_id), float("-inf"))
+    """Signals over answer logits `[b, A, V]` and current answer tokens `[b, A]`.
+
+    Every pass here is over the full vocabulary (126k-152k ids for the published models), so the
+    passes are as few as the values allow: one copy with the mask id set to -inf, one
+    log-softmax, one exp, and the entropy's terms in place (`p * logp` is NaN exactly where the
+    old `where(p > 0, ...)` put 0: p = 0 with logp = -inf, or NaN logits)."""
+    lg = logits.float()
+    lg = lg.clone() if lg is logits else lg  # never write into the caller's logits
+    lg[..., mask_id] = float("-inf")
     logp = torch.log_softmax(lg, dim=-1)
+    del lg
     p = logp.exp()
     top = p.topk(2, dim=-1)
     top1_id = top.indices[..., 0]
-    entropy = -torch.where(p > 0, p * logp, torch.zeros_like(p)).sum(-1)
+    entropy = -p.mul(logp).nan_to_num_(nan=0.0).sum(-1)
     masked = x_ans == mask_id
     in_a = masked
     if exclude_eos and len(eos_ids):
@@ -59,12 +67,6 @@ def answer_stats(
     answer_top1 = torch.where(masked, top1_id, x_ans)
     margin = top.values[..., 0] - top.values[..., 1]
     return answer_top1, top.values[..., 0], entropy, margin, in_a
-
-
-def _one_hot_col(logits: torch.Tensor, col: int) -> torch.Tensor:
-    m = torch.zeros(logits.shape[-1], dtype=torch.bool, device=logits.device)
-    m[col] = True
-    return m
 
 
 def empty_signals(
