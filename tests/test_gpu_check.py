@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,6 +61,7 @@ def test_gpu_check_without_a_gpu_says_so():
         capture_output=True,
         text=True,
         timeout=120,
+        env={**os.environ, "PYTHON": sys.executable},
     )
     assert out.returncode != 0 and "no CUDA device here" in out.stderr
 
