@@ -30,8 +30,7 @@ def _same(a: pd.DataFrame, b: pd.DataFrame) -> str | None:
         return f"{len(a)} vs {len(b)} rows"
     for col in a.columns:
         x, y = a[col].reset_index(drop=True), b[col].reset_index(drop=True)
-        xs, ys = x.map(_key), y.map(_key)
-        bad = xs != ys
+        bad = pd.Series([_key(u) != _key(w) for u, w in zip(x, y)])
         if bad.any():
             i = int(bad.to_numpy().nonzero()[0][0])
             return (
@@ -41,11 +40,14 @@ def _same(a: pd.DataFrame, b: pd.DataFrame) -> str | None:
 
 
 def _key(v):
-    """A hashable, exact representation (arrays as tuples, NaN as a marker)."""
+    """A hashable, exact representation (arrays as tuples; NaN and None as markers, since pandas
+    compares neither equal to itself)."""
     if hasattr(v, "tolist"):
         v = v.tolist()
+    if v is None:
+        return "<None>"
     if isinstance(v, float) and v != v:
-        return "NaN"
+        return "<NaN>"
     if isinstance(v, (list, tuple)):
         return tuple(_key(u) for u in v)
     if isinstance(v, dict):

@@ -112,7 +112,7 @@ def avg(method, rule, constituents, prompts, task, options, tracer, rows, ids, s
         constituents[0].decode_config,
     )
     observer = observer_for(tracer, method, ids, options)
-    trajs, record = decode_all(method, [shared], prompts, task, options, observer)
+    trajs, record = decode_all([shared], prompts, task, options, observer)
     outs = outputs(method, trajs, record, options, time.perf_counter() - t0, rows, task, observer)
     for o in outs:
         o.nfe *= len(constituents)  # one forward per constituent per step
@@ -142,7 +142,7 @@ def _select(method, constituents, prompts, task, options, tracer, rows, ids, pic
         raise ValueError(f"method {method!r} needs the task rows (run_method(..., rows=rows))")
     t0 = time.perf_counter()
     observer = observer_for(tracer, method, ids, options)
-    trajs, record = decode_all(method, constituents, prompts, task, options, observer)
+    trajs, record = decode_all(constituents, prompts, task, options, observer)
 
     def choose(all_cands, default):
         return torch.tensor([pick(c, int(d)) for c, d in zip(all_cands, default)])

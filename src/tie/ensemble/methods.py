@@ -94,7 +94,6 @@ def problem_ids(prompts: list[str], rows: list[dict] | None) -> list[str]:
 
 
 def decode_all(
-    method: str,
     constituents: list[Constituent],
     prompts: list[str],
     task: Any,
@@ -167,7 +166,7 @@ def tie(method, scoring, constituents, prompts, task, options, tracer, rows, ids
     """TIE with the registered scoring `scoring` (`tie:<scoring>`)."""
     t0 = time.perf_counter()
     observer = observer_for(tracer, method, ids, options, scoring)
-    trajs, record = decode_all(method, constituents, prompts, task, options, observer, scoring)
+    trajs, record = decode_all(constituents, prompts, task, options, observer, scoring)
     wall = time.perf_counter() - t0
     return outputs(method, trajs, record, options, wall, rows, task, observer)
 
@@ -179,7 +178,7 @@ def single(method, model, constituents, prompts, task, options, tracer, rows, id
     chosen = [c for c in constituents if c.name == model]
     recorder = StepRecorder(tracer) if share is not None and tracer is not None else None
     observer = observer_for(recorder or tracer, method, ids, options)
-    trajs, record = decode_all(method, chosen, prompts, task, options, observer)
+    trajs, record = decode_all(chosen, prompts, task, options, observer)
     wall = time.perf_counter() - t0
     if share is not None:
         steps = recorder.steps if recorder is not None else []
@@ -195,7 +194,7 @@ def post(method, _, constituents, prompts, task, options, tracer, rows, ids, sha
     observer = observer_for(tracer, method, ids, options)
     reused = share.get_all(constituents, options, ids) if share is not None else None
     if reused is None:
-        trajs, record = decode_all(method, constituents, prompts, task, options, observer)
+        trajs, record = decode_all(constituents, prompts, task, options, observer)
         wall = time.perf_counter() - t0
     else:  # their step rows again under `post` (what a fresh decode writes, in its order)
         if observer.wants_steps:
