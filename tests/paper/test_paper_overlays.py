@@ -9,6 +9,7 @@ tree, so whatever overlays exist when branches merge are run. Cost: see README (
 
 from __future__ import annotations
 
+import functools
 import json
 import socket
 from pathlib import Path
@@ -25,13 +26,19 @@ from tie.runs.paths import CONF_DIR, register_resolvers
 
 
 def point_config(overlay: str, point: dict[str, str]):
-    """The composed config of one sweep point (no run)."""
+    """The composed config of one sweep point (no run), read-only: composed once per session
+    (a compose costs ~1 CPU-second and the tier asks for each of the ~75 points three times)."""
+    return _point_config(overlay, tuple(point.items()))
+
+
+@functools.cache
+def _point_config(overlay: str, point: tuple[tuple[str, str], ...]):
     register_resolvers()
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose(
-            "run", overrides=[f"experiment={overlay}", *(f"{k}={v}" for k, v in point.items())]
-        )
+        cfg = compose("run", overrides=[f"experiment={overlay}", *(f"{k}={v}" for k, v in point)])
+    OmegaConf.set_readonly(cfg, True)
+    return cfg
 
 
 def family(model: str) -> str:
