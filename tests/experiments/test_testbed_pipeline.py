@@ -2,7 +2,7 @@
 their sweeps, and the change count the analysis reads equal to the engine's.
 
 Cost: two sweeps of 4 jobs (2 seeds x 2 mixes) and one countdown job, 2 problems each on the zoo,
-one thread per job.
+one thread per job: about 2 CPU-minutes for the module (measured 2m16s user+sys).
 """
 
 from __future__ import annotations
