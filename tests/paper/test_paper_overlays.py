@@ -166,7 +166,9 @@ def check_job(job: Path, overlay: str, standins: Path) -> None:
     assert set(ties) <= set(rounds["method"]), where
     models = list(cfg.models)
     relayed = rounds[rounds["replaced"].astype(bool)]
-    short = [m for m in ties if int(metrics["methods"][m]["interval"]) < 29]
+    # the decode takes ~29 steps at one token per step, 29 // k under decoding=topk
+    per_step = int(cfg.decoding.get("k", 1)) if cfg.decoding.get("policy") == "topk" else 1
+    short = [m for m in ties if int(metrics["methods"][m]["interval"]) < 29 // per_step]
     if short:  # rounds shorter than the decode: the relay must have run
         assert len(relayed[relayed["method"].isin(short)]), f"{where}: no relay in {short}"
     bridges = set(relayed["bridge"])
