@@ -13,7 +13,6 @@ from tie.ensemble.loop import tie_round
 from tie.ensemble.options import Constituent, EnsembleOptions
 from tie.ensemble.registry import SCORINGS
 from tie.ensemble.trace import NoObserver
-from tie.tasks.base import CanvasBudget
 from tie.tracing import Tracer, read_traces, recompute_round_tcc
 
 torch.set_num_threads(1)

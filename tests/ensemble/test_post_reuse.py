@@ -8,8 +8,7 @@ import pytest
 import torch
 from fakes import TinyTask
 
-from tie.decoding import DecodeConfig
-from tie.ensemble import Constituent, EnsembleOptions, run_method, trajectory
+from tie.ensemble import EnsembleOptions, run_method, trajectory
 from tie.ensemble.methods import DecodeShare
 from tie.tracing import Tracer, read_traces
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+from fakes import make_scripted_backend
 from tie_models_helpers import make_model, make_tokenizer
 
 from tie.decoding import DecodeConfig, Decoder, build_canvas
 from tie.decoding.config import DecodeInputError
 from tie.models import TransformersBackend
-from tie.models.scripted import make_scripted_backend
 
 TEXTS = ("2+3=", "what is 12+30?", "7")  # different prompt lengths: left padding
 
@@ -131,6 +131,9 @@ def test_generate_takes_the_cache_option(family):
     am = (
         torch.arange(width)[None] >= torch.tensor([width - len(p) for p in prompts])[:, None]
     ).long()
-    exact = generate(b, ids, am, gen_length=12, block_length=4)
+    exact = generate(b, ids, am, gen_length=12, config=DecodeConfig(block_length=4))
     for mode in ("prefix", "dual"):
-        assert torch.equal(generate(b, ids, am, gen_length=12, block_length=4, cache=mode), exact)
+        assert torch.equal(
+            generate(b, ids, am, gen_length=12, config=DecodeConfig(block_length=4, cache=mode)),
+            exact,
+        )

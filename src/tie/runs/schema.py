@@ -224,6 +224,10 @@ def _name_key(path: str, values: Mapping[str, Any], message: str) -> str:
     if not found:
         return f"bad {path}: {message}"
     key = min(found)[2]
+    if isinstance(values[key], Mapping):  # a nested group: the field in it the message names
+        inner = _name_key(f"{path}.{key}", values[key], message)
+        if inner.startswith("bad value "):
+            return inner
     return f"bad value {path}.{key}={values[key]!r}: {message}"
 
 
