@@ -240,6 +240,11 @@ def _children_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 21 open: build_plan's registry lookups load tie.ensemble's rules, which import "
+    "torch (a misspelt key is still refused before that, by the command-line check)",
+)
 def test_the_config_check_imports_neither_torch_nor_lightning():
     """The refusal is immediate because the schema reads the classes without their packages'
     heavy imports; a torch import slipping into that path fails here."""
