@@ -6,13 +6,22 @@ kind, and are imported on the first lookup; a new rule is one module there (or a
 imported before the run) plus the config entry that names it. Everything that validates or lists
 names (options, the run plan, bench, analysis) asks these registries instead of keeping its own
 tuple.
+
+Names are known without importing a rule: the built-in modules import torch, and checking a config
+must not (a bad value is refused within a second). `names()` reads the built-in modules' decorators
+from their source (`@register_scoring("tcc", counts=True)`: a literal name and literal tags);
+`get()` imports them. A test holds the two views equal, so a rule registered in a form the source
+read cannot see fails there, not at run time.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
 import pkgutil
 from collections.abc import Callable, Iterator
+from functools import cache
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -21,8 +30,9 @@ T = TypeVar("T")
 class Registry(Generic[T]):
     """Rules of one kind by name, in registration order."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, decorator: str) -> None:
         self.kind = kind
+        self.decorator = decorator  # the `register_*` name the built-in modules decorate with
         self._items: dict[str, T] = {}
 
     def register(self, name: str, **attrs: Any) -> Callable[[T], T]:
@@ -49,23 +59,35 @@ class Registry(Generic[T]):
         return self._items[name]
 
     def names(self) -> list[str]:
-        _load_builtins()
-        return list(self._items)
+        """Every valid name: the built-in ones (read from source until they are imported), then
+        those registered elsewhere, in registration order."""
+        declared = list(declared_rules().get(self.decorator, {}))
+        builtin = [n for n in declared if n in self._items or not _loaded]
+        return builtin + [n for n in self._items if n not in declared]
+
+    def declared(self) -> dict[str, dict[str, Any]]:
+        """The built-in rules' names and literal tags as their source declares them (no import)."""
+        return dict(declared_rules().get(self.decorator, {}))
 
     def __contains__(self, name: object) -> bool:
-        _load_builtins()
-        return name in self._items
+        return name in self.names()
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
 
-SCORINGS: Registry[Any] = Registry("scoring")  # round score of each trajectory (higher: leads)
-TIE_RULES: Registry[Any] = Registry("tie_break")  # who leads among tied scores
-FINAL_SELECTIONS: Registry[Any] = Registry("final_selection")  # which candidate answers
-BRIDGES: Registry[Any] = Registry("bridge gap rule")  # how a canvas crosses tokenizers
-CHANGE_POSITIONS: Registry[Any] = Registry("change_positions")  # what the change count reads
-METHODS: Registry[Any] = Registry("method")  # single, post, tie, avg, vote, oracle
+# round score of each trajectory (higher: leads)
+SCORINGS: Registry[Any] = Registry("scoring", "register_scoring")
+# who leads among tied scores
+TIE_RULES: Registry[Any] = Registry("tie_break", "register_tie_rule")
+# which candidate answers
+FINAL_SELECTIONS: Registry[Any] = Registry("final_selection", "register_final_selection")
+# how a canvas crosses tokenizers
+BRIDGES: Registry[Any] = Registry("bridge gap rule", "register_bridge")
+# what the change count reads
+CHANGE_POSITIONS: Registry[Any] = Registry("change_positions", "register_change_positions")
+# single, post, tie, avg, vote, oracle
+METHODS: Registry[Any] = Registry("method", "register_method")
 
 register_scoring = SCORINGS.register
 register_tie_rule = TIE_RULES.register
@@ -78,6 +100,36 @@ _BUILTINS = (
     "tie.ensemble.rules", "tie.ensemble.bridge", "tie.ensemble.methods", "tie.ensemble.baselines",
 )  # fmt: skip
 _loaded = False
+
+
+def _builtin_files() -> list[Path]:
+    """The built-in modules' source files, in the order `_load_builtins` imports them."""
+    here = Path(__file__).parent
+    rules = here / _BUILTINS[0].rpartition(".")[2]
+    return [
+        *(rules / f"{info.name}.py" for info in pkgutil.iter_modules([str(rules)])),
+        *(here / f"{mod.rpartition('.')[2]}.py" for mod in _BUILTINS[1:]),
+    ]
+
+
+@cache
+def declared_rules() -> dict[str, dict[str, dict[str, Any]]]:
+    """decorator name -> {rule name: literal tags}, read from the built-in modules' source: every
+    top-level `@register_*("name", tag=literal)` decorator."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for file in _builtin_files():
+        tree = ast.parse(file.read_text(encoding="utf-8"), filename=str(file))
+        for node in tree.body:
+            for deco in getattr(node, "decorator_list", []):
+                call = deco if isinstance(deco, ast.Call) else None
+                if call is None or not isinstance(call.func, ast.Name):
+                    continue
+                if not call.func.id.startswith("register_"):
+                    continue
+                name = ast.literal_eval(call.args[0])
+                tags = {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords if kw.arg}
+                out.setdefault(call.func.id, {})[name] = tags
+    return out
 
 
 def _load_builtins() -> None:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from tie.decoding.config import DecodeConfig
+from tie.ensemble.options import EnsembleOptions
 from tie.runs.api import Api, quiet_weight_loading
 from tie.runs.errors import RunConfigError
 from tie.runs.plan import ModelSpec, _container, model_spec_from_node
@@ -21,13 +23,10 @@ if TYPE_CHECKING:
     import torch
 
 from tie.runs.schema import (
-    DECODE_CONFIG,
     DECODING_CONFIG_ONLY,
-    ENSEMBLE_OPTIONS,
     build,
     check_run_config,
     ensemble_option_values,
-    load_light,
 )
 
 CANVASES = ("task", "plain")
@@ -57,9 +56,9 @@ def check_decode_config(cfg: DictConfig) -> tuple[str, ModelSpec, str]:
     if canvas == "task" and cfg.get("task") is None:
         raise RunConfigError("decode_canvas=task needs a task (e.g. task=synth_math)")
     check_run_config(cfg)
-    build(load_light(DECODE_CONFIG), decode_values(cfg), "decoding")
+    build(DecodeConfig, decode_values(cfg), "decoding")
     if canvas == "task":
-        build(load_light(ENSEMBLE_OPTIONS), single_options(cfg), "ensemble.options")
+        build(EnsembleOptions, single_options(cfg), "ensemble.options")
     return str(prompt), model_spec_from_node(cfg.get("model")), canvas
 
 

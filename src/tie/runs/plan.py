@@ -14,16 +14,15 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from tie.decoding.config import DecodeConfig
+from tie.ensemble.options import EnsembleOptions
 from tie.runs.errors import RunConfigError
 from tie.runs.paths import CONF_DIR
 from tie.runs.schema import (
-    DECODE_CONFIG,
     DECODING_CONFIG_ONLY,
-    ENSEMBLE_OPTIONS,
     MODEL_KEYS,
     build,
     check_run_config,
-    load_light,
     refuse_unknown,
 )
 
@@ -318,7 +317,7 @@ def build_plan(cfg: DictConfig) -> RunPlan:
     decode = OmegaConf.to_container(cfg.decoding, resolve=True)
     for key in DECODING_CONFIG_ONLY:
         decode.pop(key, None)
-    build(load_light(DECODE_CONFIG), decode, "decoding")
+    build(DecodeConfig, decode, "decoding")
 
     data = cfg.data
     limit = data.get("limit")
@@ -343,7 +342,7 @@ def build_plan(cfg: DictConfig) -> RunPlan:
     )
     for method in plan.methods:  # values: each method's options as the engine will build them
         where = f"ensemble.per_method.{method}" if method in per_method else "ensemble.options"
-        build(load_light(ENSEMBLE_OPTIONS), plan.method_options(method), where)
+        build(EnsembleOptions, plan.method_options(method), where)
     return plan
 
 

@@ -14,20 +14,17 @@ added, renamed or regrouped in a class is followed here without an edit:
 Every path goes through here (`tie-run` before Lightning or torch is imported, `build_plan`,
 `tie-lm-eval`'s model args, the compose API) and refuses with the same line, e.g.
 `unknown key ensemble.options.tie_tolerence (did you mean tie_tolerance?); valid keys: [...]`.
-The classes are loaded without their packages' heavy `__init__` (torch, transformers), so a typo is
-refused in well under a second.
+Nothing here imports torch or Lightning: the classes' modules and the rule registries are light
+(`tie.decoding` and `tie.ensemble` export lazily; the registries read rule names from source), so a
+misspelt key or a bad value is refused in well under a second.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
-import importlib
-import importlib.abc
-import importlib.machinery
 import inspect
 import re
-import sys
 import typing
 from collections.abc import Iterable, Mapping
 from functools import cache
@@ -35,68 +32,15 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from tie.decoding.config import DecodeConfig
+from tie.ensemble.options import EnsembleOptions
 from tie.runs.errors import RunConfigError
 from tie.runs.paths import CONF_DIR
 
-# config section -> "module:Class" that builds its object
-DECODE_CONFIG = "tie.decoding.config:DecodeConfig"
-ENSEMBLE_OPTIONS = "tie.ensemble.options:EnsembleOptions"
 # keys a section holds for other readers, not passed to its class
 DECODING_CONFIG_ONLY = ("name", "gen_length")  # the option's name; decode mode's plain length
 # the keys tie.runs.plan reads from a conf/model file, `model` or `model_overrides.<m>`
 MODEL_KEYS = ("name", "path", "family", "backend", "dtype", "device")
-
-
-# --- loading a class without its package's heavy imports ------------------------------------------
-
-
-class _BarePackages(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """While installed, a `tie.*` package not yet imported is imported bare: its modules can be
-    loaded, its `__init__` (and whatever heavy it imports) does not run."""
-
-    def __init__(self, target: str) -> None:
-        self.target = target
-
-    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
-        if not name.startswith("tie.") or name == self.target:
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(name, path)
-        if spec is None or spec.submodule_search_locations is None:
-            return None
-        spec.loader = self
-        return spec
-
-    def create_module(self, spec: Any) -> None:
-        return None  # the default module object
-
-    def exec_module(self, module: Any) -> None:
-        return None  # the package's __init__ is not run
-
-
-def load_light(ref: str) -> Any:
-    """`module:attr`, imported without running the `__init__` of `tie` packages not yet imported.
-
-    `tie.decoding.config` and `tie.ensemble.options` import only the standard library, but their
-    packages' `__init__` import torch (seconds). Packages not yet imported are imported bare for
-    the read; every `tie` module loaded meanwhile is dropped again, so a later ordinary import runs
-    the real packages (and objects are built from the classes they define)."""
-    module_name, _, attr = ref.partition(":")
-    if module_name in sys.modules:
-        return getattr(sys.modules[module_name], attr)
-    before = set(sys.modules)
-    finder = _BarePackages(module_name)
-    sys.meta_path.insert(0, finder)
-    try:
-        return getattr(importlib.import_module(module_name), attr)
-    finally:
-        sys.meta_path.remove(finder)
-        for name in sorted(set(sys.modules) - before, reverse=True):
-            if not name.startswith("tie."):
-                continue  # third-party modules stay (never re-import torch)
-            module = sys.modules.pop(name)
-            parent, _, child = name.rpartition(".")
-            if parent in sys.modules and vars(sys.modules[parent]).get(child) is module:
-                delattr(sys.modules[parent], child)
 
 
 # --- introspection --------------------------------------------------------------------------------
@@ -124,14 +68,11 @@ def valid_keys(target: Any) -> list[str]:
 
 
 def _hints(cls: Any) -> dict[str, Any]:
-    """Evaluated annotations of a class (a class `load_light` read has left `sys.modules`, so its
-    module's globals come from one of its functions)."""
+    """Evaluated annotations of a class ({} for anything else)."""
     if not isinstance(cls, type):
         return {}
-    functions = [f for f in vars(cls).values() if inspect.isfunction(f)]
-    globalns = functions[0].__globals__ if functions else None
     try:
-        return typing.get_type_hints(cls, globalns=globalns)
+        return typing.get_type_hints(cls)
     except Exception:  # an annotation this Python cannot evaluate: no type-driven checks
         return {}
 
@@ -300,11 +241,11 @@ def check_run_config(cfg: DictConfig) -> None:
             refuse_unknown(section, cfg[section].keys(), _yaml_keys("run.yaml", section))
     if cfg.get("decoding") is not None:
         decode = _container(cfg.decoding)
-        check_section("decoding", decode, load_light(DECODE_CONFIG), DECODING_CONFIG_ONLY)
+        check_section("decoding", decode, DecodeConfig, DECODING_CONFIG_ONLY)
     ens = cfg.get("ensemble")
     if ens is not None:
         refuse_unknown("ensemble", ens.keys(), ensemble_keys())
-        options_cls = load_light(ENSEMBLE_OPTIONS)
+        options_cls = EnsembleOptions
         check_section("ensemble.options", _container(ens.get("options")), options_cls)
         for method, extra in _container(ens.get("per_method")).items():
             check_section(f"ensemble.per_method.{method}", dict(extra or {}), options_cls)
@@ -333,7 +274,7 @@ def _static_keys(path: str) -> list[str] | None:
     if path == "model" or re.fullmatch(r"model_overrides\.[^.]+", path):
         return list(MODEL_KEYS)
     if path == "decoding":
-        return [*valid_keys(load_light(DECODE_CONFIG)), *DECODING_CONFIG_ONLY]
+        return [*valid_keys(DecodeConfig), *DECODING_CONFIG_ONLY]
     target = _static_target(path)
     return None if target is None else valid_keys(target)
 
@@ -342,11 +283,11 @@ def _static_target(path: str) -> Any:
     """The dataclass of a section known without composing (nested fields such as
     `ensemble.options.gating` too), else None."""
     if path == "decoding":
-        return load_light(DECODE_CONFIG)
+        return DecodeConfig
     head = re.fullmatch(r"(ensemble\.options|ensemble\.per_method\.[^.]+)((?:\.[^.]+)*)", path)
     if head is None:
         return None
-    target: Any = load_light(ENSEMBLE_OPTIONS)
+    target: Any = EnsembleOptions
     for field in head.group(2).split(".")[1:]:  # nested dataclass fields (gating)
         target = _nested_dataclass(_hints(target).get(field))
         if target is None:
