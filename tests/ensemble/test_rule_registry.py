@@ -3,6 +3,10 @@ loop by name, and every place that checks names (options, the run plan, bench) a
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import fake_decoding as fd
 import pytest
 from test_engine import cons, flaky, run, stable
@@ -73,3 +77,27 @@ def test_builtin_rules_and_their_status():
     }
     assert experimental == {"tracked_top1", "incumbent"}
     assert getattr(CHANGE_POSITIONS.get("answer_and_block"), "status", "") == "experimental"
+
+
+def test_names_and_tags_are_known_without_torch_and_match_the_registered_rules():
+    """A config check reads every registry without importing a rule (torch): the names and
+    literal tags read from the built-in modules' source are exactly what importing registers.
+    A rule registered in a form that read cannot see fails here. (One subprocess, ~5 s.)"""
+    code = (
+        "import json, sys\n"
+        "from tie.ensemble import registry as r\n"
+        "regs = [r.SCORINGS, r.TIE_RULES, r.FINAL_SELECTIONS, r.BRIDGES, r.CHANGE_POSITIONS,"
+        " r.METHODS]\n"
+        "light = {g.kind: [g.names(), g.declared()] for g in regs}\n"
+        "assert 'torch' not in sys.modules\n"
+        "r.SCORINGS.get('tcc')\n"
+        "assert 'torch' in sys.modules\n"
+        "tags = lambda g, n: {k: getattr(g.get(n), k, '<unset>') for k in g.declared()[n]}\n"
+        "loaded = {g.kind: [g.names(), {n: tags(g, n) for n in g.names()}] for g in regs}\n"
+        "print(json.dumps([light, loaded]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    light, loaded = json.loads(proc.stdout)
+    assert light == loaded
+    assert light["scoring"][1]["tcc"] == {"counts": True}

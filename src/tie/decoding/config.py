@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 POLICIES = (
     "low_confidence", "random", "margin", "entropy", "dream", "dream_origin", "threshold", "topk",
@@ -19,7 +19,8 @@ class DecodeInputError(ValueError):
 
 @dataclass
 class DecodeConfig:
-    """How one model decodes its canvas.
+    """How one model decodes its canvas. (`choices` metadata: the valid values, which the run
+    config's schema reads without building one.)
 
     `steps` is the total number of steps over the generation region; None means one token per
     step (each block gets as many steps as it has masks). `rounding="strict"` requires the
@@ -46,7 +47,7 @@ class DecodeConfig:
 
     block_length: int = 16
     steps: int | None = None
-    policy: str = "low_confidence"
+    policy: str = field(default="low_confidence", metadata={"choices": POLICIES})
     temperature: float = 0.0
     threshold: float = 0.9
     k: int = 2
@@ -54,14 +55,15 @@ class DecodeConfig:
     eos_answer_cap: int | None = None
     exclude_eos_from_answer: bool = True
     seed: int | None = 0
-    rounding: str = "strict"
+    rounding: str = field(default="strict", metadata={"choices": ROUNDINGS})
     dream_eps: float = 1e-3
-    dream_confidence: str = "entropy"
+    dream_confidence: str = field(default="entropy", metadata={"choices": CONFIDENCES})
     forbid_mask_token: bool = False
     top_p: float | None = None
     top_k: int | None = None
     alg_temp: float | None = None
-    cache: str = "none"  # Fast-dLLM KV cache: none (exact) | prefix | dual (tie.decoding.cache)
+    # Fast-dLLM KV cache: none (exact) | prefix | dual (tie.decoding.cache)
+    cache: str = field(default="none", metadata={"choices": CACHES})
 
     def __post_init__(self) -> None:
         if self.cache not in CACHES:

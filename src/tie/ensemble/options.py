@@ -45,7 +45,7 @@ class ExperimentalOptions:
     # What the token change count reads (relay score and final selection alike), a registered
     # rule (tie.ensemble.rules.positions): `answer` (A(t), the paper) or `answer_and_block` (also
     # the masked reasoning positions of the block being written).
-    change_positions: str = "answer"
+    change_positions: str = field(default="answer", metadata={"choices": r.CHANGE_POSITIONS.names})
     # Change-count relay scores within this distance of the round's best count as tied, so the tie
     # rule decides among them (a one-flip lead can be noise). Count units: only the change-count
     # scorings use it; relay only, final selection keeps exact ties. 0: exact ties (the paper).
@@ -67,16 +67,20 @@ class EnsembleOptions:
 
     # the paper and TIE_SPEC's open decisions
     interval: int = 16
-    scoring: str = "tcc"  # used by `tie` without a suffix; `tie:<s>` overrides
+    # used by `tie` without a suffix; `tie:<s>` overrides
+    scoring: str = field(default="tcc", metadata={"choices": r.SCORINGS.names})
     normalise: bool = True
     cross_model: bool = True
-    final_selection: str = "lowest_tcc"
+    final_selection: str = field(
+        default="lowest_tcc", metadata={"choices": r.FINAL_SELECTIONS.names}
+    )
     best_model: str | None = None
-    tie_break: str = "own_top1"
+    tie_break: str = field(default="own_top1", metadata={"choices": r.TIE_RULES.names})
     tie_break_seed: int = 0
-    on_complete: str = "finish_independently"
-    selection_tcc: str = "whole_decode"
-    bridge_gaps: str = "drop"  # cross-tokenizer relay, tokens after a gap: drop | offsets | chars
+    on_complete: str = field(default="finish_independently", metadata={"choices": ON_COMPLETE})
+    selection_tcc: str = field(default="whole_decode", metadata={"choices": SELECTION_TCC})
+    # cross-tokenizer relay, tokens after a gap: drop | offsets | chars
+    bridge_gaps: str = field(default="drop", metadata={"choices": r.BRIDGES.names})
     trace_steps: bool = True
     # extensions (beyond the paper, off by default)
     gating: GatingOptions | dict[str, Any] | None = None
@@ -92,18 +96,13 @@ class EnsembleOptions:
     def validate(self) -> None:
         """Raise ValueError naming the bad option (called before any compute)."""
         x = self.experimental
-        checks = [
-            ("scoring", self.scoring, r.SCORINGS.names()),
-            ("final_selection", self.final_selection, r.FINAL_SELECTIONS.names()),
-            ("tie_break", self.tie_break, r.TIE_RULES.names()),
-            ("on_complete", self.on_complete, list(ON_COMPLETE)),
-            ("selection_tcc", self.selection_tcc, list(SELECTION_TCC)),
-            ("bridge_gaps", self.bridge_gaps, r.BRIDGES.names()),
-            ("experimental.change_positions", x.change_positions, r.CHANGE_POSITIONS.names()),
-        ]
-        for name, value, allowed in checks:
-            if value not in allowed:
-                raise ValueError(f"EnsembleOptions.{name}={value!r}; expected one of {allowed}")
+        for path, group in (("", self), ("experimental.", x)):
+            for name, allowed in field_choices(type(group)).items():
+                value = getattr(group, name)
+                if value not in allowed:
+                    raise ValueError(
+                        f"EnsembleOptions.{path}{name}={value!r}; expected one of {allowed}"
+                    )
         if not isinstance(x.count_last_commit, bool):
             raise ValueError(
                 "EnsembleOptions.experimental.count_last_commit must be true or false, got "
@@ -114,13 +113,25 @@ class EnsembleOptions:
             raise ValueError(
                 f"EnsembleOptions.experimental.tie_tolerance must be a number >= 0, got {tol!r}"
             )
-        if not isinstance(self.interval, int) or self.interval < 1:
-            raise ValueError(f"EnsembleOptions.interval must be an int >= 1, got {self.interval!r}")
+        n = self.interval
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"EnsembleOptions.interval must be an integer >= 1, got {n!r}")
         if self.final_selection == "best_model" and not self.best_model:
             raise ValueError("final_selection='best_model' needs EnsembleOptions.best_model")
         for model, temp in (self.calibration or {}).items():
             if not temp > 0:
                 raise ValueError(f"calibration temperature for {model!r} must be > 0, got {temp}")
+
+
+def field_choices(cls: type) -> dict[str, list[Any]]:
+    """{field: valid values} of a dataclass, from its fields' `choices` metadata (a sequence, or
+    a registry's `names` read when asked): what `validate` and the run config's schema check."""
+    out = {}
+    for f in fields(cls):
+        choices = f.metadata.get("choices")
+        if choices is not None:
+            out[f.name] = list(choices() if callable(choices) else choices)
+    return out
 
 
 def _group(cls: type, value: Any, name: str) -> Any:

@@ -8,6 +8,7 @@ scoring) so every later stage sees the final list.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from tie.runs.schema import (
     MODEL_KEYS,
     build,
     check_run_config,
+    ensemble_option_values,
     refuse_unknown,
 )
 
@@ -77,16 +79,30 @@ class RunPlan:
     def method_options(
         self, method: str, calibration: dict[str, float] | None = None
     ) -> dict[str, Any]:
-        """Base options with this method's `ensemble.per_method` overrides (e.g. tcc at n=32).
+        """Base options with this method's `ensemble.per_method` overrides (e.g. tcc at n=32),
+        merged deeply as Hydra merges configs: `experimental.tie_tolerance` for one method keeps
+        the run's other `experimental` options.
 
         With calibration=fit the `calibration` entry is the fitted {model: T} (None before)."""
-        out = {**self.options, **self.per_method.get(method, {})}
+        out = deep_merge(self.options, self.per_method.get(method, {}))
         if out.get("calibration") == CALIBRATION_FIT:
             out["calibration"] = calibration
         return out
 
     def interval(self, method: str) -> int:
         return int(self.method_options(method)["interval"])
+
+
+def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """`base` with `over`'s entries; where both hold a mapping (an option group such as
+    `experimental`), the mappings are merged, key by key, the same way."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def _container(node: Any) -> dict[str, Any]:
@@ -288,28 +304,16 @@ def build_plan(cfg: DictConfig) -> RunPlan:
 
     ens = cfg.ensemble
     methods = expand_methods(list(ens.methods), ens.get("scoring"), names)
-    interval = ens.interval
-    if not isinstance(interval, int) or isinstance(interval, bool) or interval < 1:
-        raise RunConfigError(f"ensemble.interval must be an integer >= 1, got {interval!r}")
     needs_many = [m for m in methods if not m.startswith("single:")]  # oracle too (engine rule)
     if needs_many and len(models) < 2:
         raise RunConfigError(f"methods {needs_many} need at least 2 constituents, got {names}")
-    options = {
-        "interval": interval,
-        **OmegaConf.to_container(ens.get("options") or {}, resolve=True),
-    }
+    options = ensemble_option_values(cfg)  # the interval is checked there (EnsembleOptions)
     per_method = {str(k): dict(v) for k, v in _container(ens.get("per_method")).items()}
     stray = sorted(set(per_method) - set(methods))
     if stray:
         raise RunConfigError(
             f"ensemble.per_method keys {stray} are not methods of this run {methods}"
         )
-    for m, extra in per_method.items():
-        n = extra.get("interval", interval)
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise RunConfigError(
-                f"ensemble.per_method[{m}].interval must be an integer >= 1, got {n!r}"
-            )
     best = options.get("best_model")
     if best is not None and best not in names:
         raise RunConfigError(f"ensemble.options.best_model={best!r} is not a constituent {names}")

@@ -33,7 +33,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from tie.decoding.config import DecodeConfig
-from tie.ensemble.options import EnsembleOptions
+from tie.ensemble.options import EnsembleOptions, field_choices
 from tie.runs.errors import RunConfigError
 from tie.runs.paths import CONF_DIR
 
@@ -101,6 +101,15 @@ def _literal_values(hint: Any) -> list[Any] | None:
     return values or None
 
 
+def allowed_values(target: Any, key: str) -> list[Any] | None:
+    """The valid values of field `key` of `target`, known without building it: a `Literal[...]`
+    annotation's, or the field's `choices` metadata (`tie.ensemble.options.field_choices`: fixed
+    tuples, or a registry's names); None when any value of its type may do."""
+    if dataclasses.is_dataclass(target) and key in field_choices(target):
+        return field_choices(target)[key]
+    return _literal_values(_hints(target).get(key))
+
+
 def _nested_dataclass(hint: Any) -> type | None:
     for member in _members(hint):
         if dataclasses.is_dataclass(member) and isinstance(member, type):
@@ -128,17 +137,14 @@ def refuse_unknown(path: str, given: Iterable[str], valid: Iterable[str]) -> Non
 
 def check_section(path: str, values: Mapping[str, Any], target: Any, extra: Iterable[str] = ()):
     """Keys of `values` against `target`'s (plus `extra`), recursing into nested dataclass fields,
-    and `Literal` values; raises RunConfigError naming the dotted key."""
+    and values with a fixed set (`allowed_values`); raises RunConfigError naming the dotted key."""
     refuse_unknown(path, values, [*valid_keys(target), *extra])
     hints = _hints(target)
     for key, value in values.items():
-        hint = hints.get(key)
-        if hint is None:
-            continue
-        allowed = _literal_values(hint)
+        allowed = allowed_values(target, key)
         if allowed is not None and value not in allowed:
             raise RunConfigError(f"bad value {path}.{key}={value!r}; valid values: {allowed}")
-        nested = _nested_dataclass(hint)
+        nested = _nested_dataclass(hints.get(key))
         if nested is not None and isinstance(value, Mapping):
             check_section(f"{path}.{key}", value, nested)
 
@@ -232,6 +238,13 @@ def ensemble_option_values(cfg: DictConfig) -> dict[str, Any]:
     return {"interval": ens.get("interval", 16), **_container(ens.get("options"))}
 
 
+def check_interval(path: str, value: Any) -> None:
+    """`<path>.interval`: the relay interval n, checked by its one owner (`EnsembleOptions`)
+    wherever it is set (`ensemble.interval`, `ensemble.options.interval`, per method); it depends
+    on no other option, so it is judged alone, on the command line too."""
+    build(EnsembleOptions, {"interval": value}, path)
+
+
 def check_run_config(cfg: DictConfig) -> None:
     """Refuse an unknown key or a `Literal` value anywhere in a composed run config (keys of every
     section; values of the classes are built by `build_plan` / decode mode through `build`)."""
@@ -245,10 +258,11 @@ def check_run_config(cfg: DictConfig) -> None:
     ens = cfg.get("ensemble")
     if ens is not None:
         refuse_unknown("ensemble", ens.keys(), ensemble_keys())
-        options_cls = EnsembleOptions
-        check_section("ensemble.options", _container(ens.get("options")), options_cls)
+        if "interval" in ens:
+            check_interval("ensemble", ens.interval)
+        check_section("ensemble.options", _container(ens.get("options")), EnsembleOptions)
         for method, extra in _container(ens.get("per_method")).items():
-            check_section(f"ensemble.per_method.{method}", dict(extra or {}), options_cls)
+            check_section(f"ensemble.per_method.{method}", dict(extra or {}), EnsembleOptions)
     task = cfg.get("task")
     if task is not None and task.get("name") is not None:
         options = {k: v for k, v in _container(task.get("options")).items() if v is not None}
@@ -320,8 +334,10 @@ def check_overrides(overrides: Iterable[str]) -> None:
         if static is None:
             continue
         refuse_unknown(path, [leaf], static)
-        allowed = _literal_values(_hints(_static_target(path)).get(leaf))
+        allowed = allowed_values(_static_target(path), leaf)
         value = override.value()
+        if leaf == "interval" and (path == "ensemble" or _static_target(path) is EnsembleOptions):
+            check_interval(path, value)
         primitive = isinstance(value, (str, int, float, bool))
         if allowed is not None and primitive and value not in allowed:
             raise RunConfigError(f"bad value {key}={value!r}; valid values: {allowed}")
