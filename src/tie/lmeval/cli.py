@@ -18,8 +18,9 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
-from tie.lmeval.model import TRACES_ENV
+from tie.lmeval.model import TRACES_ENV, check_model_args
 
 
 def output_path(argv: list[str]) -> Path | None:
@@ -64,12 +65,41 @@ def place_traces(out: Path, staging: Path, since: float) -> Path | None:
     return None
 
 
+def tie_model_args(argv: list[str]) -> dict[str, Any] | None:
+    """The model args of a `--model tie` command line, parsed by lm-eval's own parser (None for
+    another model, a `--config` file, or a line lm-eval itself refuses: it reports that)."""
+    import contextlib
+    import io
+
+    from lm_eval._cli import HarnessCLI
+
+    saved, sys.argv = sys.argv, ["tie-lm-eval", *argv]
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            args = HarnessCLI().parse_args()
+    except SystemExit:  # --help, or a usage error lm-eval prints when it parses again
+        return None
+    finally:
+        sys.argv = saved
+    if getattr(args, "model", None) != "tie" or getattr(args, "config", None):
+        return None
+    return dict(getattr(args, "model_args", None) or {})
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     from lm_eval.__main__ import cli_evaluate
 
-    import tie.lmeval.model  # noqa: F401  (registers `tie` with lm-eval's registry)
     from tie.run import is_user_error
+
+    args = tie_model_args(argv)
+    try:  # a bad model arg: the schema's one line before lm-eval loads its tasks (seconds)
+        if args is not None:
+            check_model_args(args)
+    except Exception as exc:
+        if os.environ.get("TIE_DEBUG") or not is_user_error(exc):
+            raise
+        sys.exit(f"tie-lm-eval: {type(exc).__name__}: {exc}\n(TIE_DEBUG=1 shows the traceback)")
 
     out = output_path(argv)
     staging = None

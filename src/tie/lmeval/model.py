@@ -127,6 +127,67 @@ def cut_at_stops(text: str, until: list[str]) -> str:
     return text[:cut]
 
 
+def _traces_dir(traces_dir: str | None) -> Path | None:
+    traces_dir = traces_dir or os.environ.get(TRACES_ENV)
+    return Path(traces_dir) if traces_dir else None
+
+
+def _positive(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise RunConfigError(f"tie model_args: {name} must be an integer >= 1, got {value!r}")
+    return value
+
+
+def check_model_args(args: dict[str, Any]) -> None:
+    """The `tie` model's args (as lm-eval passes them) through every check of `TieLM` that loads
+    nothing: `plan_model_args`, without the args only the loaded model reads."""
+    unplanned = ("answer_suffix", "batch_size", "max_batch_size", "device")
+    plan_model_args(**{k: v for k, v in args.items() if k not in unplanned})
+
+
+def plan_model_args(
+    models: str | list[str] | None,
+    method: str | None,
+    answer_len: Any = DEFAULT_ANSWER_LEN,
+    reasoning_len: Any = None,
+    traces_dir: str | None = None,
+    **overrides: Any,
+) -> tuple[list[str], list[str], Any, Any]:
+    """(model entries, tie-run overrides, composed config, run plan) of the `tie` model's args,
+    every check that needs no model and no heavy import: `tie-lm-eval` runs it on the command
+    line's model args before lm-eval loads its tasks, `TieLM` before loading the constituents."""
+    from tie.runs.plan import build_plan
+
+    if not models:
+        raise RunConfigError("tie model_args need models=<a>|<b>|... (tie-run model names)")
+    if not method:
+        raise RunConfigError("tie model_args need method=<one method>, e.g. method=tie:tcc")
+    names = models if isinstance(models, list) else str(models).split("|")
+    entries = [n.strip() for n in names if n.strip()]
+    _positive("answer_len", answer_len)
+    if reasoning_len is not None:
+        _positive("reasoning_len", reasoning_len)
+    lines = [_override(k, v) for k, v in overrides.items()]
+    cfg = compose_config(entries, str(method), lines, _traces_dir(traces_dir) or Path.cwd())
+    plan = build_plan(cfg)  # unknown model / method / option: one clear error, nothing loaded
+    if len(plan.methods) != 1:
+        raise RunConfigError(
+            f"tie model_args: method={method!r} names {len(plan.methods)} methods "
+            f"{plan.methods}; lm-eval scores one model, so name one (e.g. single:<m>)"
+        )
+    if plan.methods[0] == "oracle":
+        raise RunConfigError(
+            "tie model_args: method=oracle needs each request's gold answer, which lm-eval "
+            "keeps from the model; use it with tie-run"
+        )
+    if plan.fits_calibration:
+        raise RunConfigError(
+            "tie model_args: ensemble.options.calibration=fit needs a held-out split of a "
+            "tie-run task; pass fitted temperatures instead (ensemble.options.calibration=...)"
+        )
+    return entries, lines, cfg, plan
+
+
 @register_model("tie")
 class TieLM(LM):
     """Any method of this workspace over any constituents, as one lm-eval model."""
@@ -145,45 +206,16 @@ class TieLM(LM):
         **overrides: Any,
     ) -> None:
         super().__init__()
-        from tie.lit.module import EnsemblePredictModule
         from tie.runs.api import load_api
-        from tie.runs.plan import build_plan
 
-        if not models:
-            raise RunConfigError("tie model_args need models=<a>|<b>|... (tie-run model names)")
-        if not method:
-            raise RunConfigError("tie model_args need method=<one method>, e.g. method=tie:tcc")
-        names = models if isinstance(models, list) else str(models).split("|")
-        self.model_entries = [n.strip() for n in names if n.strip()]
+        self.model_entries, self.overrides, cfg, plan = plan_model_args(
+            models, method, answer_len, reasoning_len, traces_dir, **overrides
+        )
         self.answer_suffix = _unescape(str(answer_suffix))
-        self.answer_len = self._positive("answer_len", answer_len)
-        self.reasoning_len = (
-            None if reasoning_len is None else self._positive("reasoning_len", reasoning_len)
-        )
+        self.answer_len, self.reasoning_len = answer_len, reasoning_len
         self.run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
-        traces_dir = traces_dir or os.environ.get(TRACES_ENV)
-        self.out_dir = Path(traces_dir) if traces_dir else None
-        self.overrides = [_override(k, v) for k, v in overrides.items()]
-        cfg = compose_config(
-            self.model_entries, str(method), self.overrides, self.out_dir or Path.cwd()
-        )
-        plan = build_plan(cfg)  # unknown model / method / option: one clear error, nothing loaded
-        if len(plan.methods) != 1:
-            raise RunConfigError(
-                f"tie model_args: method={method!r} names {len(plan.methods)} methods "
-                f"{plan.methods}; lm-eval scores one model, so name one (e.g. single:<m>)"
-            )
+        self.out_dir = _traces_dir(traces_dir)
         self.method = plan.methods[0]
-        if self.method == "oracle":
-            raise RunConfigError(
-                "tie model_args: method=oracle needs each request's gold answer, which lm-eval "
-                "keeps from the model; use it with tie-run"
-            )
-        if plan.fits_calibration:
-            raise RunConfigError(
-                "tie model_args: ensemble.options.calibration=fit needs a held-out split of a "
-                "tie-run task; pass fitted temperatures instead (ensemble.options.calibration=...)"
-            )
         self.api = load_api(str(cfg.api))
         for m in plan.methods:
             self.api.make_options(plan.method_options(m))
@@ -196,18 +228,14 @@ class TieLM(LM):
         self.batch_size = _batch_size(batch_size, int(cfg.data.batch_size))
         self.trace_steps = bool(plan.options.get("trace_steps", True))
         traces = self.out_dir / "traces" if self.out_dir and cfg.tracing.enabled else None
+        from tie.lit.module import EnsemblePredictModule  # Lightning: after every check
+
         self.module = EnsemblePredictModule(plan, self.api, task=None, traces_dir=traces)
         self.module.setup("predict")  # loads every constituent on its device
         self._chunks = 0
         self._records: list[dict[str, Any]] = []
         if self.out_dir is None:
             log.warning("tie: no traces_dir (model arg) and not run by tie-lm-eval: no traces")
-
-    @staticmethod
-    def _positive(name: str, value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise RunConfigError(f"tie model_args: {name} must be an integer >= 1, got {value!r}")
-        return value
 
     # --- lm-eval's LM interface -------------------------------------------------------------
     def loglikelihood(self, requests: list[Any], disable_tqdm: bool = False) -> list[Any]:
