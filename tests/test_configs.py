@@ -298,6 +298,32 @@ def test_tie_run_refuses_before_lightning_in_one_line(tmp_path, override, key, v
     assert cpu < 3.0, f"refused after {cpu:.1f} s of CPU (target ~1 s on an idle machine)"
 
 
+LM_EVAL_CLI = [bad for bad in BAD if bad[0] in ("decoding.policy=bogus", "+data.limt=3")]
+
+
+@pytest.mark.parametrize(("override", "key", "valid"), LM_EVAL_CLI)
+def test_tie_lm_eval_refuses_a_bad_model_arg_before_loading_its_tasks(
+    tmp_path, override, key, valid
+):
+    """`tie-lm-eval`'s command line gets the same line, before lm-eval indexes its task configs
+    (~20 s) and before torch: a task name that does not exist is never reached."""
+    arg = override.removeprefix("+")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    cpu0 = _children_cpu_s()
+    proc = subprocess.run(
+        [sys.executable, "-m", "tie.lmeval.cli", "--model", "tie", "--model_args",
+         f"models=llada-a|dream-b,method=tie:tcc,{arg}", "--tasks", "no_such_task"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    cpu = _children_cpu_s() - cpu0
+    print(f"tie-lm-eval {arg}: refused in {cpu:.2f} s CPU")
+    first, *rest = proc.stderr.strip().splitlines()
+    assert proc.returncode != 0 and rest == ["(TIE_DEBUG=1 shows the traceback)"], proc.stderr
+    assert first.startswith("tie-lm-eval: RunConfigError: tie model_args: "), proc.stderr
+    assert_refusal(first, key, valid)
+    assert cpu < 3.0, f"refused after {cpu:.1f} s of CPU"
+
+
 def _children_cpu_s() -> float:
     import resource
 
@@ -331,6 +357,27 @@ def test_the_config_check_imports_neither_torch_nor_lightning():
     env = {**os.environ, "TIE_SANDBOX": "weak"}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_lazy_package_exports_are_the_defining_modules_objects():
+    """`tie.decoding` / `tie.ensemble` export lazily (so the config check stays light); each
+    exported name is its module's object, and an export wins over a same-named submodule
+    (`tie.decoding.generate` is the function, as with an eager `__init__`)."""
+    import importlib
+
+    import tie.decoding
+    import tie.ensemble
+    from tie.decoding.generate import generate
+
+    assert tie.decoding.generate is generate
+    for package in (tie.decoding, tie.ensemble):
+        exports = package._lazy_exports
+        assert sorted(package.__all__) == sorted(exports) and set(exports) <= set(dir(package))
+        for name, where in exports.items():
+            module = importlib.import_module(where, package.__name__)
+            assert getattr(package, name) is getattr(module, name), name
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        tie.ensemble.nope  # noqa: B018
 
 
 # --- the schema follows the classes by introspection -----------------------------------------------

@@ -80,4 +80,4 @@ def test_cli_reports_user_errors_as_one_line(tmp_path, monkeypatch):
     GlobalHydra.instance().clear()
     with pytest.raises(SystemExit) as exc:
         run.main()
-    assert str(exc.value).startswith("tie-run: RunConfigError: ensemble.interval")
+    assert str(exc.value).startswith("tie-run: RunConfigError: bad value ensemble.interval=0")

@@ -336,8 +336,9 @@ def check_overrides(overrides: Iterable[str]) -> None:
         refuse_unknown(path, [leaf], static)
         allowed = allowed_values(_static_target(path), leaf)
         value = override.value()
-        if leaf == "interval" and (path == "ensemble" or _static_target(path) is EnsembleOptions):
+        primitive = isinstance(value, (str, int, float, bool))  # not a sweep (8,16)
+        interval = path == "ensemble" or _static_target(path) is EnsembleOptions
+        if leaf == "interval" and interval and primitive:
             check_interval(path, value)
-        primitive = isinstance(value, (str, int, float, bool))
         if allowed is not None and primitive and value not in allowed:
             raise RunConfigError(f"bad value {key}={value!r}; valid values: {allowed}")
