@@ -20,15 +20,17 @@ from tie.ensemble.options import EnsembleOptions
 from tie.runs.errors import RunConfigError
 from tie.runs.paths import CONF_DIR
 from tie.runs.schema import (
+    AVG_RULES,
     DECODING_CONFIG_ONLY,
     MODEL_KEYS,
     build,
+    check_method,
     check_run_config,
+    check_scorings,
     ensemble_option_values,
     refuse_unknown,
 )
 
-AVG_RULES = ("mean", "product")  # = tie.ensemble.baselines.AVG_RULES
 CALIBRATION_FIT = "fit"
 CALIBRATION_DATA_KEY = "calibration_data"
 # ensemble.calibration_data defaults (used with ensemble.options.calibration=fit)
@@ -183,17 +185,10 @@ def resolve_model(entry: str, cfg: DictConfig) -> ModelSpec:
 def expand_methods(methods: list[str], scoring: Any, model_names: list[str]) -> list[str]:
     """`single` -> single:<m> per constituent; `tie` -> tie:<s> per scoring; `avg` -> avg:mean and
     avg:product; `vote`, `oracle` as is (issue 9 baselines); checked, deduped."""
-    from tie.ensemble.registry import METHODS, SCORINGS
-
-    scorings = [scoring] if isinstance(scoring, str) else list(scoring or [])
-    for s in scorings:
-        if s not in SCORINGS:
-            raise RunConfigError(f"unknown ensemble.scoring {s!r}; valid: {SCORINGS.names()}")
+    scorings = check_scorings(scoring)
     out: list[str] = []
     for m in methods:
-        kind, _, arg = str(m).partition(":")
-        if kind not in METHODS:
-            raise RunConfigError(f"unknown method {m!r}; valid kinds: {METHODS.names()}")
+        kind, arg = check_method(m)
         if kind == "single":
             names = [arg] if arg else model_names
             for n in names:
@@ -201,18 +196,12 @@ def expand_methods(methods: list[str], scoring: Any, model_names: list[str]) -> 
                     raise RunConfigError(f"method {m!r}: {n!r} is not a constituent {model_names}")
             out += [f"single:{n}" for n in names]
         elif kind == "tie":
-            if arg and arg not in SCORINGS:
-                raise RunConfigError(f"unknown TIE scoring in {m!r}; valid: {SCORINGS.names()}")
             if not arg and not scorings:
                 raise RunConfigError("method 'tie' needs ensemble.scoring (e.g. [tcc, top1])")
             out += [f"tie:{arg}"] if arg else [f"tie:{s}" for s in scorings]
         elif kind == "avg":
-            if arg and arg not in AVG_RULES:
-                raise RunConfigError(f"unknown avg rule in {m!r}; valid: {list(AVG_RULES)}")
             out += [f"avg:{arg}"] if arg else [f"avg:{r}" for r in AVG_RULES]
         else:
-            if arg:
-                raise RunConfigError(f"method {m!r}: {kind!r} takes no argument")
             out.append(kind)
     if not out:
         raise RunConfigError("ensemble.methods is empty")

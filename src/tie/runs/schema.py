@@ -37,6 +37,8 @@ from tie.ensemble.options import EnsembleOptions, field_choices
 from tie.runs.errors import RunConfigError
 from tie.runs.paths import CONF_DIR
 
+# avg's combination rules (= tie.ensemble.baselines.AVG_RULES, whose module imports torch)
+AVG_RULES = ("mean", "product")
 # keys a section holds for other readers, not passed to its class
 DECODING_CONFIG_ONLY = ("name", "gen_length")  # the option's name; decode mode's plain length
 # the keys tie.runs.plan reads from a conf/model file, `model` or `model_overrides.<m>`
@@ -273,6 +275,38 @@ def check_run_config(cfg: DictConfig) -> None:
         refuse_unknown(f"model_overrides.{name}", dict(extra or {}), MODEL_KEYS)
 
 
+# --- method names ---------------------------------------------------------------------------------
+
+
+def check_scorings(scoring: Any) -> list[str]:
+    """`ensemble.scoring` (one name or a list) against the scoring registry; the list."""
+    from tie.ensemble.registry import SCORINGS
+
+    scorings = [scoring] if isinstance(scoring, str) else list(scoring or [])
+    for s in scorings:
+        if s not in SCORINGS:
+            raise RunConfigError(f"unknown ensemble.scoring {s!r}; valid: {SCORINGS.names()}")
+    return scorings
+
+
+def check_method(method: Any) -> tuple[str, str]:
+    """One `ensemble.methods` entry against the method and scoring registries: (kind, argument).
+    Whether `single:<m>` names a constituent is the plan's check (it needs the models)."""
+    from tie.ensemble.registry import METHODS, SCORINGS
+
+    m = str(method)
+    kind, _, arg = m.partition(":")
+    if kind not in METHODS:
+        raise RunConfigError(f"unknown method {m!r}; valid kinds: {METHODS.names()}")
+    if kind == "tie" and arg and arg not in SCORINGS:
+        raise RunConfigError(f"unknown TIE scoring in {m!r}; valid: {SCORINGS.names()}")
+    if kind == "avg" and arg and arg not in AVG_RULES:
+        raise RunConfigError(f"unknown avg rule in {m!r}; valid: {list(AVG_RULES)}")
+    if kind not in ("single", "tie", "avg") and arg:
+        raise RunConfigError(f"method {m!r}: {kind!r} takes no argument")
+    return kind, arg
+
+
 # --- overrides checked before Hydra composes ------------------------------------------------------
 
 
@@ -329,13 +363,18 @@ def check_overrides(overrides: Iterable[str]) -> None:
         key = override.key_or_group
         if key == "hydra" or key.startswith(("hydra.", "hydra/")) or "/" in key:
             continue  # Hydra's own settings, or a nested group choice (hydra/launcher=...)
+        value = override.value()
+        if key == "ensemble.methods" and isinstance(value, list):  # not a sweep
+            for method in value:
+                check_method(method)
+        if key == "ensemble.scoring" and isinstance(value, (str, list)):
+            check_scorings(value)
         path, _, leaf = key.rpartition(".")
         static = _static_keys(path)
         if static is None:
             continue
         refuse_unknown(path, [leaf], static)
         allowed = allowed_values(_static_target(path), leaf)
-        value = override.value()
         primitive = isinstance(value, (str, int, float, bool))  # not a sweep (8,16)
         interval = path == "ensemble" or _static_target(path) is EnsembleOptions
         if leaf == "interval" and interval and primitive:
