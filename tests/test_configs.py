@@ -209,6 +209,31 @@ def test_the_python_api_refusal_is_the_cli_one():
     assert str(composed.value) == str(static.value)
 
 
+@pytest.mark.parametrize(
+    ("sweep", "line"),
+    [("ensemble.interval=8,0", "bad value ensemble.interval=0: "),
+     ("ensemble.interval=range(0,3)", "bad value ensemble.interval=0: "),
+     ("ensemble.options.tie_break=own_top1,bogus", "bad value ensemble.options.tie_break='bogus'"),
+     ("ensemble.scoring=tcc,bogus", "unknown ensemble.scoring 'bogus'"),
+     ("ensemble.methods=[post],[tie:bogus]", "unknown TIE scoring in 'tie:bogus'")],
+)  # fmt: skip
+def test_every_point_of_a_sweep_is_checked_before_the_first_job(sweep, line):
+    from tie.runs.schema import check_overrides
+
+    with pytest.raises(RunConfigError) as err:
+        check_overrides([sweep])
+    assert str(err.value).startswith(line)
+
+
+def test_good_sweeps_and_interpolations_pass_the_command_line_check():
+    from tie.runs.schema import check_overrides
+
+    check_overrides(["ensemble.interval=8,16", "ensemble.interval=range(1,4)",
+                     "ensemble.scoring=tcc,top1", "ensemble.methods=[post],[tie:tcc]",
+                     "ensemble.interval=${task.paper.tcc_interval}",
+                     "ensemble.options.tie_break=own_top1,random"])  # fmt: skip
+
+
 BAD_VALUES = [("decoding.policy", "bogus"), ("ensemble.options.tie_break", "bogus"),
               ("ensemble.options.experimental.change_positions", "bogus"),
               ("ensemble.interval", 0), ("ensemble.interval", -1), ("ensemble.interval", 1.5),

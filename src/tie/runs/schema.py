@@ -344,9 +344,11 @@ def _static_target(path: str) -> Any:
 
 
 def check_overrides(overrides: Iterable[str]) -> None:
-    """Refuse an override of an unknown key before Hydra composes (Hydra's own refusal of a
-    plain `decoding.blok_length=8` is several lines and names no valid key). `+key` additions are
-    checked here too; anything this cannot judge statically is left to `check_run_config`."""
+    """Refuse an override of an unknown key or a bad value before Hydra composes (Hydra's own
+    refusal of a plain `decoding.blok_length=8` is several lines and names no valid key). `+key`
+    additions are checked too, and every point of a choice or range sweep (`ensemble.interval=8,0`
+    is refused before the first job runs); anything this cannot judge statically is left to
+    `check_run_config`."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
 
@@ -363,21 +365,32 @@ def check_overrides(overrides: Iterable[str]) -> None:
         key = override.key_or_group
         if key == "hydra" or key.startswith(("hydra.", "hydra/")) or "/" in key:
             continue  # Hydra's own settings, or a nested group choice (hydra/launcher=...)
-        value = override.value()
-        if key == "ensemble.methods" and isinstance(value, list):  # not a sweep
-            for method in value:
-                check_method(method)
-        if key == "ensemble.scoring" and isinstance(value, (str, list)):
-            check_scorings(value)
         path, _, leaf = key.rpartition(".")
         static = _static_keys(path)
-        if static is None:
-            continue
-        refuse_unknown(path, [leaf], static)
-        allowed = allowed_values(_static_target(path), leaf)
-        primitive = isinstance(value, (str, int, float, bool))  # not a sweep (8,16)
-        interval = path == "ensemble" or _static_target(path) is EnsembleOptions
-        if leaf == "interval" and interval and primitive:
-            check_interval(path, value)
-        if allowed is not None and primitive and value not in allowed:
-            raise RunConfigError(f"bad value {key}={value!r}; valid values: {allowed}")
+        if static is not None:
+            refuse_unknown(path, [leaf], static)
+        if override.is_choice_sweep() or override.is_range_sweep():
+            values = list(override.sweep_iterator())
+        elif override.is_sweep_override():
+            continue  # an interval sweep: each job's config is checked
+        else:
+            values = [override.value()]
+        for value in values:
+            _check_value(key, value)
+
+
+def _check_value(key: str, value: Any) -> None:
+    """One overridden value, where its valid values are known without composing."""
+    if key == "ensemble.methods" and isinstance(value, list):
+        for method in value:
+            check_method(method)
+    if key == "ensemble.scoring" and isinstance(value, (str, list)):
+        check_scorings(value)
+    path, _, leaf = key.rpartition(".")
+    if not isinstance(value, (str, int, float, bool)) or "${" in str(value):
+        return  # a list, a dict or an interpolation: judged once composed
+    if leaf == "interval" and (path == "ensemble" or _static_target(path) is EnsembleOptions):
+        check_interval(path, value)
+    allowed = allowed_values(_static_target(path), leaf)
+    if allowed is not None and value not in allowed:
+        raise RunConfigError(f"bad value {key}={value!r}; valid values: {allowed}")
