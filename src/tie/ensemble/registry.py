@@ -107,7 +107,10 @@ def _builtin_files() -> list[Path]:
     here = Path(__file__).parent
     rules = here / _BUILTINS[0].rpartition(".")[2]
     return [
-        *(rules / f"{info.name}.py" for info in pkgutil.iter_modules([str(rules)])),
+        *(
+            rules / info.name / "__init__.py" if info.ispkg else rules / f"{info.name}.py"
+            for info in pkgutil.iter_modules([str(rules)])
+        ),
         *(here / f"{mod.rpartition('.')[2]}.py" for mod in _BUILTINS[1:]),
     ]
 
@@ -126,8 +129,14 @@ def declared_rules() -> dict[str, dict[str, dict[str, Any]]]:
                     continue
                 if not call.func.id.startswith("register_"):
                     continue
-                name = ast.literal_eval(call.args[0])
-                tags = {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords if kw.arg}
+                try:
+                    name = ast.literal_eval(call.args[0])
+                    tags = {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords if kw.arg}
+                except (IndexError, ValueError) as exc:
+                    raise ValueError(
+                        f"{file}:{call.lineno}: @{call.func.id}(...) needs a literal name and "
+                        "literal tags (the registry reads them without importing the module)"
+                    ) from exc
                 out.setdefault(call.func.id, {})[name] = tags
     return out
 
