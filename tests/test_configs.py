@@ -166,6 +166,10 @@ BAD = [
     ("decoding.policy=bogus", "decoding.policy", "'low_confidence'"),
     ("ensemble.options.experimental.tie_tolerance=-1", "ensemble.options.experimental.tie_tolerance",
      ">= 0"),  # fmt: skip
+    ("+ensemble.options.batched_scorng=false", "ensemble.options.batched_scorng",
+     "'batched_scoring'"),  # fmt: skip
+    ("ensemble.options.batched_scoring=maybe", "ensemble.options.batched_scoring",
+     "true or false"),  # fmt: skip
 ]  # fmt: skip
 
 

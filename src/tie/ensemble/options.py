@@ -78,6 +78,9 @@ class EnsembleOptions:
     selection_tcc: str = "whole_decode"
     bridge_gaps: str = "drop"  # cross-tokenizer relay, tokens after a gap: drop | offsets | chars
     trace_steps: bool = True
+    # speed only, results unchanged: cross-model scoring runs one forward per scorer per round
+    # over every source's canvases (False: one per (source, scorer) pair, as before)
+    batched_scoring: bool = True
     # extensions (beyond the paper, off by default)
     gating: GatingOptions | dict[str, Any] | None = None
     calibration: dict[str, float] | None = None  # per-model temperature for logit metrics
@@ -104,6 +107,10 @@ class EnsembleOptions:
         for name, value, allowed in checks:
             if value not in allowed:
                 raise ValueError(f"EnsembleOptions.{name}={value!r}; expected one of {allowed}")
+        if not isinstance(self.batched_scoring, bool):
+            raise ValueError(
+                f"EnsembleOptions.batched_scoring must be true or false, got {self.batched_scoring!r}"
+            )
         if not isinstance(x.count_last_commit, bool):
             raise ValueError(
                 "EnsembleOptions.experimental.count_last_commit must be true or false, got "
