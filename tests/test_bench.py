@@ -176,3 +176,8 @@ def test_meter_sees_a_large_torch_allocation():
     if meter.memory_method == "rss_hwm_reset":
         assert sample.peak_bytes >= 48 * 2**20
     assert sample.wall_s > 0
+
+
+def test_unbatched_scoring_rows_are_on_by_default_and_can_be_dropped():
+    assert from_args([]).unbatched_scoring is True
+    assert from_args(["--no-unbatched-scoring"]).unbatched_scoring is False
