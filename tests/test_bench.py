@@ -34,7 +34,7 @@ TINY = dict(
 
 
 def test_every_suite_runs_and_writes_json_and_markdown(tmp_path):
-    methods = ["single:llada-a", "single:dream-b", "tie:tcc"]
+    methods = ["single:llada-a", "single:dream-b", "tie:tcc", "tie:top1"]
     cfg = BenchConfig(out_dir=str(tmp_path), methods=methods, **TINY)
     result = run_bench(cfg)
     data = json.loads((tmp_path / "bench_t.json").read_text())
@@ -52,7 +52,16 @@ def test_every_suite_runs_and_writes_json_and_markdown(tmp_path):
     for r in data["reference"]:
         assert r["identical_tokens"] is True and r["reference_forwards"] == 8
     rows = {r["method"]: r for r in data["methods"]}
-    assert list(rows) == ["decode:llada-a", "decode:dream-b", *methods]
+    assert list(rows) == ["decode:llada-a", "decode:dream-b", *methods, "tie:top1 unbatched"]
+    # the logit scoring with batched_scoring=false: same outputs and NFE, its own wall
+    off, on = rows["tie:top1 unbatched"], rows["tie:top1"]
+    assert (on["batched_scoring"], off["batched_scoring"], off["same_as_batched"]) == (
+        True,
+        False,
+        True,
+    )
+    assert off["nfe_per_problem"] == on["nfe_per_problem"] and off["wall_ratio"] > 0
+    assert "batched_scoring" not in rows["tie:tcc"]
     assert rows["decode:llada-a"]["nfe_per_problem"] == rows["single:llada-a"]["nfe_per_problem"]
     keys = {"nfe_ratio", "wall_ratio", "cpu_ratio", "wall_ratio_vs_decoder", "tracing_overhead"}
     assert keys <= set(rows["tie:tcc"])
@@ -167,3 +176,8 @@ def test_meter_sees_a_large_torch_allocation():
     if meter.memory_method == "rss_hwm_reset":
         assert sample.peak_bytes >= 48 * 2**20
     assert sample.wall_s > 0
+
+
+def test_unbatched_scoring_rows_are_on_by_default_and_can_be_dropped():
+    assert from_args([]).unbatched_scoring is True
+    assert from_args(["--no-unbatched-scoring"]).unbatched_scoring is False

@@ -172,6 +172,10 @@ BAD = [
     ("ensemble.interval=-1", "ensemble.interval", ">= 1"),
     ("ensemble.interval=1.5", "ensemble.interval", ">= 1"),
     ("ensemble.interval=true", "ensemble.interval", ">= 1"),
+    ("+ensemble.options.batched_scorng=false", "ensemble.options.batched_scorng",
+     "'batched_scoring'"),  # fmt: skip
+    ("ensemble.options.batched_scoring=maybe", "ensemble.options.batched_scoring",
+     "true or false"),  # fmt: skip
 ]  # fmt: skip
 
 

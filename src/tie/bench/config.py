@@ -42,6 +42,8 @@ class BenchConfig:
     batch_sizes: list[int] = field(default_factory=lambda: [1, 4, 16])
     n_problems: int = 8  # batch of the methods suite
     methods: list[str] | None = None  # None: single:<each>, post, tie:tcc/top1/entropy/margin
+    # methods suite: the logit scorings also with batched_scoring=false (issue 23's comparison)
+    unbatched_scoring: bool = True
     interval: int = 16
     gen_length: int = 64  # reference comparison, plain layout
     reference_batch_sizes: list[int] = field(default_factory=lambda: [1, 8])
@@ -196,6 +198,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-sizes", dest="batch_sizes", type=_ints)
     p.add_argument("--n-problems", dest="n_problems", type=int)
     p.add_argument("--methods", type=_strs)
+    p.add_argument(
+        "--no-unbatched-scoring",
+        dest="unbatched_scoring",
+        action="store_const",
+        const=False,
+        help="skip the logit scorings' batched_scoring=false rows",
+    )
     p.add_argument("--interval", type=int)
     p.add_argument("--gen-length", dest="gen_length", type=int)
     p.add_argument("--reference-batch-sizes", dest="reference_batch_sizes", type=_ints)

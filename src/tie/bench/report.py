@@ -91,7 +91,9 @@ def markdown(result: dict) -> str:
         "`decode:<m>` is model m alone through the bare decoder (no engine, no signals);"
         " `single:<m>` the same model through the ensemble engine. NFE, wall and CPU-time ratios"
         " divide by the summed `single:<m>` rows, `wall / bare decoders` by the summed"
-        " `decode:<m>` rows.",
+        " `decode:<m>` rows. `<method> unbatched`: the logit scoring with"
+        " `batched_scoring=false` (one forward per (member, scorer) pair instead of one per"
+        " scorer; same NFE).",
         "",
         table(
             result["methods"],
@@ -108,6 +110,8 @@ def markdown(result: dict) -> str:
                 ("wall_ratio_vs_decoder", "wall / bare decoders"),
                 ("tracing_overhead", "trace on/off (wall)"),
                 ("tracing_cpu_overhead", "trace on/off (CPU)"),
+                ("batched_scoring", "batched scoring"),
+                ("same_as_batched", "outputs as batched"),
             ],
         ),
         "## KV cache (`decoding.cache`; single model, plain layout, signals off)",

@@ -184,6 +184,7 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
                 cfg.warmup,
                 tracing="tracing" in cfg.suites,
                 placement=placement,
+                unbatched_scoring=cfg.unbatched_scoring and "methods" in cfg.suites,
             )
     if "cache" in cfg.suites:
         result["cache"] = cache_suite.cache_speed(

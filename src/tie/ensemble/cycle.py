@@ -30,12 +30,17 @@ class CycleRecord:
 
     rounds_led: torch.Tensor  # [M, B]
     last_leader: torch.Tensor  # [B], -1 before the first relay
-    scoring_nfe: torch.Tensor  # [B] forwards beyond the members' steps
+    # [B] forwards per problem beyond the members' steps: one per canvas of the problem a model
+    # read (cross-model scoring: M x M per relayed round, batched or not)
+    scoring_nfe: torch.Tensor
     budget_exit: torch.Tensor  # [B] left the relay cycle on budget
     wins: torch.Tensor  # [M]
     contests: torch.Tensor  # [M]
     generator: torch.Generator  # tie_break="random"
     leaders: list[list[str]] = field(default_factory=list)  # per problem, the round leaders
+    # model calls the logit scorings made over the whole batch (batched_scoring: M per relayed
+    # round; unbatched: M x M); speed only, NFE above counts per problem
+    scoring_calls: int = 0
 
     @classmethod
     def empty(cls, m: int, b: int, seed: int) -> CycleRecord:

@@ -82,6 +82,9 @@ class EnsembleOptions:
     # cross-tokenizer relay, tokens after a gap: drop | offsets | chars
     bridge_gaps: str = field(default="drop", metadata={"choices": r.BRIDGES.names})
     trace_steps: bool = True
+    # speed only, results unchanged: cross-model scoring runs one forward per scorer per round
+    # over every source's canvases (False: one per (source, scorer) pair, as before)
+    batched_scoring: bool = True
     # extensions (beyond the paper, off by default)
     gating: GatingOptions | dict[str, Any] | None = None
     calibration: dict[str, float] | None = None  # per-model temperature for logit metrics
@@ -103,6 +106,10 @@ class EnsembleOptions:
                     raise ValueError(
                         f"EnsembleOptions.{path}{name}={value!r}; expected one of {allowed}"
                     )
+        if not isinstance(self.batched_scoring, bool):
+            raise ValueError(
+                f"EnsembleOptions.batched_scoring must be true or false, got {self.batched_scoring!r}"
+            )
         if not isinstance(x.count_last_commit, bool):
             raise ValueError(
                 "EnsembleOptions.experimental.count_last_commit must be true or false, got "

@@ -26,27 +26,86 @@ def tcc(r) -> torch.Tensor:
     return r.scores["tcc"]
 
 
+def _signals(dst, x: torch.Tensor, attn: torch.Tensor, calibration: dict | None):
+    """One forward of scorer `dst` over canvases x (already in its layout): answer signals, at
+    its calibration temperature when it has one."""
+    temp = (calibration or {}).get(dst.name)
+    if temp is None:
+        return dst.decoder.answer_signals(x, attn, dst.layout)
+    return calibrated_answer_signals(dst.backend, dst.config, x, attn, dst.layout, temp)
+
+
+def _distinct_rows(x: torch.Tensor, attn: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(first row of each distinct (canvas, mask) in batch order [U], each row's distinct index
+    [N]); without repeats: (arange(N), arange(N))."""
+    key = torch.cat([x, attn.to(x.dtype)], dim=1)
+    _, inverse = torch.unique(key, dim=0, return_inverse=True)
+    n = len(key)
+    rows = torch.arange(n, device=key.device)
+    first = torch.full((int(inverse.max()) + 1,), n, dtype=torch.long, device=key.device)
+    first = first.scatter_reduce(0, inverse, rows, "amin")
+    order = first.argsort()
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(len(order), device=key.device)
+    return first[order], rank[inverse]
+
+
+def _batch_scores(dst, x, attn, calibration: dict | None) -> dict[str, torch.Tensor]:
+    """Logit scores [N] (CPU) of canvases x read by scorer `dst`, one forward. A canvas that
+    repeats (two members holding the same one) is computed once: a BLAS may round the rows of one
+    call differently by their position (small row counts, several threads), and two copies must
+    keep their exact tie for the tie rule."""
+    first, index = _distinct_rows(x, attn)
+    sig = _signals(dst, x[first], attn[first], calibration)
+    return {k: v.cpu()[index.cpu()] for k, v in logit_scores(sig).items()}
+
+
+def _scores_by_scorer(r, rows: torch.Tensor) -> dict[tuple[int, int], dict[str, torch.Tensor]]:
+    """{(source i, scorer d): logit scores [R] of source i's canvases read by scorer d}.
+
+    Batched (`options.batched_scoring`): one forward per scorer over every source it scores, the
+    sources' relayed canvases stacked row-wise (all are in the scorer's layout and length, with its
+    attention mask, so nothing is re-padded), repeats computed once; else one forward per
+    (source, scorer). Per row the computation is the same; a BLAS that picks its kernel by the
+    row count can still round a score differently (about 1e-7; docs/CONTRACTS.md). `scoring_nfe`
+    counts forwards per problem either way: one per (source, scorer) canvas of it.
+    """
+    opts, trajs = r.options, r.trajs
+    out: dict[tuple[int, int], dict[str, torch.Tensor]] = {}
+    n = len(rows)
+    for d, dst in enumerate(trajs):
+        srcs = list(range(len(trajs))) if opts.cross_model else [d]
+        reads = [as_read_by(trajs[i], dst, rows, opts.bridge_gaps) for i in srcs]
+        if opts.batched_scoring:
+            x = torch.cat([x for x, _ in reads])
+            attn = torch.cat([a for _, a in reads])
+            batch = _batch_scores(dst, x, attn, opts.calibration)
+            for j, i in enumerate(srcs):
+                out[(i, d)] = {k: v[j * n : (j + 1) * n] for k, v in batch.items()}
+        else:
+            for i, (x, attn) in zip(srcs, reads):
+                sig = _signals(dst, x, attn, opts.calibration)
+                out[(i, d)] = {k: v.cpu() for k, v in logit_scores(sig).items()}
+        r.record.scoring_nfe[rows] += len(reads)
+        r.record.scoring_calls += 1 if opts.batched_scoring else len(reads)
+    return out
+
+
 def _cross_model(r) -> None:
     """Logit scores of the relayed rows' canvases, averaged over every member (cross_model) or
-    from the source alone: one forward per (source, scorer) pair; the rows that finish log the
-    free values. Refreshes all three logit scores (one forward gives them all)."""
+    from the source alone (`_scores_by_scorer`); the rows that finish log the free values.
+    Refreshes all three logit scores (one forward gives them all)."""
     relay = r.relay
     if not relay.any():
         return
     rows, opts, trajs = r.rows[relay], r.options, r.trajs
-    for i, src in enumerate(trajs):
-        scorers = trajs if opts.cross_model else [src]
+    by_scorer = _scores_by_scorer(r, rows)
+    for i in range(len(trajs)):
+        scorers = range(len(trajs)) if opts.cross_model else [i]
         acc = {k: torch.zeros(len(rows), dtype=torch.float64) for k in LOGIT_SCORES}
-        for dst in scorers:
-            x, attn = as_read_by(src, dst, rows, opts.bridge_gaps)
-            temp = (opts.calibration or {}).get(dst.name)
-            if temp is None:
-                sig = dst.decoder.answer_signals(x, attn, dst.layout)
-            else:
-                sig = calibrated_answer_signals(dst.backend, dst.config, x, attn, dst.layout, temp)
-            r.record.scoring_nfe[rows] += 1
-            for k, v in logit_scores(sig).items():
-                acc[k] += v.cpu()
+        for d in scorers:  # scorer order: the same float64 sums batched or not
+            for k in LOGIT_SCORES:
+                acc[k] += by_scorer[(i, d)][k]
         for k in LOGIT_SCORES:
             r.scores[k][i, relay] = acc[k] / len(scorers)
     for j in relay.nonzero().flatten().tolist():
