@@ -245,7 +245,7 @@ class Decoder:
 
     def _block_stats(self, wl: torch.Tensor, win: Window) -> tuple[torch.Tensor, torch.Tensor]:
         """Top-1 (the token where committed) and its probability at each slot of the window."""
-        top1, p1, *_ = answer_stats(wl, win.xw, self.mask_id, self.eos, False, None)
+        top1, p1, *_ = answer_stats(wl, win.xw, self.mask_id, self.eos, False, None, False)
         return top1, p1
 
     def _window_logits(
