@@ -135,6 +135,20 @@ class ScriptedBackend:
         return out[:, lo:hi].float().to(self.device)
 
 
+class SpanlessBackend:
+    """A contract backend whose `logits` predates `span=` (the argument is optional): `inner`
+    without it, everything else delegated."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+    def logits(self, input_ids, attention_mask=None):
+        return self.inner.logits(input_ids, attention_mask)
+
+
 def pseudo_model(
     vocab_size: int, seed: int = 0, dim: int = 16, never: tuple[int, ...] = ()
 ) -> LogitsFn:

@@ -19,20 +19,48 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
-from tie.bench import BenchConfig, run_bench
+if TYPE_CHECKING:
+    from tie.bench import BenchConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ["llada-8b", "dream-7b"]
 METHODS = [*(f"single:{m}" for m in MODELS), "tie:tcc", "tie:top1"]
 
 
+# size: (tiny, on CPU; full, on GPU)
+SIZES = {
+    "real_size": ("tiny", "full"),
+    "reasoning_len": (8, 48),
+    "answer_len": (2, 16),
+    "block_length": (4, 16),
+    "batch_sizes": ([1, 4], [1, 32]),
+    "n_problems": (2, 8),
+    "interval": (4, 16),
+    "prompt_len": (24, 512),
+    "cache_gen_length": (16, 256),
+    "cache_block_length": (8, 32),
+}
+
+
 def bench_config(tiny: bool, out_dir: str, n_gpus: int) -> BenchConfig:
     """The one bench run: full shapes on cuda:0 (members also on cuda:0 / cuda:1 when two GPUs),
     or tiny shapes on CPU."""
-    common = dict(
+    from tie.bench import BenchConfig  # imported here: no GPU is refused before ~15 s of imports
+
+    sizes = {name: pair[0 if tiny else 1] for name, pair in SIZES.items()}
+    if tiny:
+        place = dict(device="cpu")
+    else:
+        place = dict(
+            device="cuda:0",
+            devices=["cuda:0", "cuda:1"] if n_gpus >= 2 else None,
+            cache_batch_sizes=[1],
+        )
+    return BenchConfig(
         source="real",
         models=MODELS,
         dtype="bfloat16",
@@ -42,37 +70,8 @@ def bench_config(tiny: bool, out_dir: str, n_gpus: int) -> BenchConfig:
         warmup=1,
         tag="gpu_check",
         out_dir=out_dir,
-    )
-    if tiny:
-        return BenchConfig(
-            **common,
-            real_size="tiny",
-            device="cpu",
-            reasoning_len=8,
-            answer_len=2,
-            block_length=4,
-            batch_sizes=[1, 4],
-            n_problems=2,
-            interval=4,
-            prompt_len=24,
-            cache_gen_length=16,
-            cache_block_length=8,
-        )
-    return BenchConfig(
-        **common,
-        real_size="full",
-        device="cuda:0",
-        devices=["cuda:0", "cuda:1"] if n_gpus >= 2 else None,
-        reasoning_len=48,
-        answer_len=16,
-        block_length=16,
-        batch_sizes=[1, 32],
-        n_problems=8,
-        interval=16,
-        prompt_len=512,
-        cache_gen_length=256,
-        cache_block_length=32,
-        cache_batch_sizes=[1],
+        **sizes,
+        **place,
     )
 
 
@@ -167,6 +166,8 @@ def main(argv: list[str] | None = None) -> dict:
         sys.exit("gpu_check: no CUDA device here; run with --tiny for the CPU run check")
     out = Path(args.out)
     t0 = time.perf_counter()
+    from tie.bench import run_bench
+
     result = run_bench(bench_config(args.tiny, str(out), n_gpus))
     summary = summarise(result)
     summary["script_wall_s"] = time.perf_counter() - t0

@@ -145,27 +145,8 @@ def canvas(ids: list[int], committed: set[int], member: Member) -> list[int]:
 
 
 def kept_chars(out: list[int], tgt: Member, text: str, committed_chars: list[bool]) -> int:
-    """Committed source characters the target canvas holds, in order: each run of committed
-    target tokens is decoded and found in the text at or after the previous run, on committed
-    characters only."""
-    mask, eos = tgt.backend.mask_id, set(tgt.backend.eos_ids)
-    kept, cursor, run = 0, 0, []
-    for t in [*out, mask]:
-        if t != mask and t not in eos:
-            run.append(t)
-            continue
-        if run:
-            piece = tgt.tok.decode(
-                run, skip_special_tokens=True, clean_up_tokenization_spaces=False
-            )
-            at = text.find(piece, cursor)
-            while at >= 0 and not all(committed_chars[at : at + len(piece)]):
-                at = text.find(piece, at + 1)
-            if at >= 0 and piece:
-                kept += len(piece)
-                cursor = at + len(piece)
-            run = []
-    return kept
+    """How many committed source characters the target canvas holds (`kept_mask`)."""
+    return sum(kept_mask(out, tgt, text, committed_chars))
 
 
 def placement_error(out: list[int], tgt: Member, text: str) -> list[int]:
@@ -317,7 +298,9 @@ def budget_exits(texts, members, rule, policy, interval) -> float:
 
 
 def kept_mask(out, tgt: Member, text: str, known: list[bool]) -> list[bool]:
-    """The committed characters the target canvas holds (as `kept_chars`, as a mask)."""
+    """The committed source characters the target canvas holds, in order: each run of committed
+    target tokens is decoded and found in the text at or after the previous run, on `known`
+    (committed) characters only. Runs never overlap (each search starts past the last match)."""
     mask, eos = tgt.backend.mask_id, set(tgt.backend.eos_ids)
     new = [False] * len(text)
     cursor, run = 0, []
@@ -333,8 +316,7 @@ def kept_mask(out, tgt: Member, text: str, known: list[bool]) -> list[bool]:
             while at >= 0 and not all(known[at : at + len(piece)]):
                 at = text.find(piece, at + 1)
             if at >= 0 and piece:
-                for c in range(at, at + len(piece)):
-                    new[c] = True
+                new[at : at + len(piece)] = [True] * len(piece)
                 cursor = at + len(piece)
             run = []
     return new

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 import torch
-from fakes import ScriptedBackend, make_scripted_backend, pseudo_model
+from fakes import SpanlessBackend, make_scripted_backend
 from tie_decoding_helpers import random_prompts
 
 from tie.decoding import DecodeConfig, Decoder, build_canvas
@@ -74,14 +74,7 @@ def test_span_auto_only_for_large_vocabularies():
     big = make_scripted_backend("a", seed=0)
     big.info = replace(big.info, vocab_size=SPAN_MIN_VOCAB)  # what `auto` reads
     assert Decoder(big).span and not Decoder(big, span=False).span
-
-    class NoSpan(ScriptedBackend):  # a backend whose logits predate `span=`
-        def logits(self, input_ids, attention_mask=None):
-            return super().logits(input_ids, attention_mask)
-
-    old = NoSpan(pseudo_model(len(big.tokenizer), never=(big.mask_id,)), big.tokenizer)
-    old.info = big.info
-    assert not Decoder(old).span
+    assert not Decoder(SpanlessBackend(big)).span  # its logits predate `span=`
 
 
 @pytest.mark.parametrize("rounding,block", [("strict", 8), ("ceil", 7)])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from tie_models_helpers import make_model, make_tokenizer
+from tie_models_helpers import layered_backend
 
 from tie.models import TransformersBackend
 from tie.models.layers import KVCache
@@ -22,10 +22,8 @@ from tie.models.native import padded_positions
 L, PAD = 24, (0, 3, 5)  # canvas length; left padding of each row
 
 
-def backend(family: str, layers: int = 2, seed: int = 0) -> TransformersBackend:
-    key = "n_layers" if family == "llada" else "num_hidden_layers"
-    model = make_model(family, seed=seed, **{key: layers})
-    return TransformersBackend(model, make_tokenizer(family), family, f"tiny-{family}")
+def backend(family: str, layers: int = 2) -> TransformersBackend:
+    return layered_backend(family, layers, seed=0)
 
 
 def canvas(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -49,6 +47,17 @@ def block_positions(start: torch.Tensor, block: int = 4) -> torch.Tensor:
     return start[:, None] + torch.arange(block)[None]
 
 
+def recorded(family: str, layers: int = 2):
+    """A backend, the canvas, the KV cache its full forward recorded, and that forward's logits."""
+    b, (x, am), kv = backend(family, layers), canvas(), KVCache()
+    return b, x, am, kv, b.logits(x, am, cache=kv)
+
+
+def at(logits: torch.Tensor, want: torch.Tensor) -> torch.Tensor:
+    """Logits [B, L, V] at each row's positions `want` [B, P]."""
+    return logits.gather(1, want[..., None].expand(-1, -1, logits.shape[-1]))
+
+
 @pytest.mark.parametrize("family", ["llada", "dream"])
 def test_recording_the_cache_changes_no_logit(family):
     b = backend(family)
@@ -62,15 +71,11 @@ def test_recording_the_cache_changes_no_logit(family):
 @pytest.mark.parametrize("family", ["llada", "dream"])
 @pytest.mark.parametrize("mode", ["prefix", "dual"])
 def test_cached_forward_on_the_recorded_canvas_is_the_full_forward(family, mode):
-    b = backend(family)
-    x, am = canvas()
-    kv = KVCache()
-    full = b.logits(x, am, cache=kv)
+    b, x, am, kv, full = recorded(family)
     start = torch.tensor([8, 12, 16])  # rows at different blocks
     want = torch.cat([block_positions(start), torch.arange(20, 24).expand(3, -1)], dim=1)
     got = b.cached_logits(x, am, want, kv, region(mode, start))
-    expect = full.gather(1, want[..., None].expand(-1, -1, full.shape[-1]))
-    torch.testing.assert_close(got, expect, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(got, at(full, want), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("family", ["llada", "dream"])
@@ -78,10 +83,7 @@ def test_cached_forward_on_the_recorded_canvas_is_the_full_forward(family, mode)
 def test_one_layer_cache_is_exact_when_only_recomputed_positions_change(family, mode):
     """With one layer, keys/values are a function of each position's token (and position): a
     cache is then exact, so the cached step equals the full forward on the new canvas."""
-    b = backend(family, layers=1)
-    x, am = canvas()
-    kv = KVCache()
-    b.logits(x, am, cache=kv)
+    b, x, am, kv, _ = recorded(family, layers=1)
     start = torch.tensor([8, 12, 16])
     fresh = region(mode, start)
     x2 = torch.where(
@@ -90,36 +92,26 @@ def test_one_layer_cache_is_exact_when_only_recomputed_positions_change(family, 
     assert not torch.equal(x2, x)
     want = block_positions(start)
     got = b.cached_logits(x2, am, want, kv, fresh)
-    full = b.logits(x2, am)
-    expect = full.gather(1, want[..., None].expand(-1, -1, full.shape[-1]))
-    torch.testing.assert_close(got, expect, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(got, at(b.logits(x2, am), want), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("family", ["llada", "dream"])
 def test_deeper_cache_is_an_approximation(family):
     """With two layers the cached prefix keys carry the old block: after the block changed the
     cached step differs from the full forward (so the exactness tests above are not vacuous)."""
-    b = backend(family)
-    x, am = canvas()
-    kv = KVCache()
-    b.logits(x, am, cache=kv)
+    b, x, am, kv, _ = recorded(family)
     start = torch.tensor([8, 8, 8])
     fresh = region("dual", start)
     x2 = torch.where(fresh, (x + 7) % 60 + 1, x)
     want = block_positions(start)
     got = b.cached_logits(x2, am, want, kv, fresh)
-    full = b.logits(x2, am)
-    expect = full.gather(1, want[..., None].expand(-1, -1, full.shape[-1]))
-    assert (got - expect).abs().max() > 1e-4
+    assert (got - at(b.logits(x2, am), want)).abs().max() > 1e-4
 
 
 @pytest.mark.parametrize("family", ["llada", "dream"])
 @pytest.mark.parametrize("mode", ["prefix", "dual"])
 def test_a_rows_cached_logits_do_not_depend_on_its_batch(family, mode):
-    b = backend(family)
-    x, am = canvas()
-    kv = KVCache()
-    b.logits(x, am, cache=kv)
+    b, x, am, kv, _ = recorded(family)
     start = torch.tensor([8, 12, 16])
     fresh = region(mode, start)
     x2 = torch.where(fresh, (x * 3) % 60 + 1, x)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 from fakes import make_scripted_backend
-from tie_models_helpers import make_model, make_tokenizer
+from tie_models_helpers import layered_backend
 
 from tie.decoding import DecodeConfig, Decoder, build_canvas
 from tie.decoding.config import DecodeInputError
@@ -15,10 +15,8 @@ from tie.models import TransformersBackend
 TEXTS = ("2+3=", "what is 12+30?", "7")  # different prompt lengths: left padding
 
 
-def backend(family: str, layers: int) -> TransformersBackend:
-    key = "n_layers" if family == "llada" else "num_hidden_layers"
-    model = make_model(family, seed=1, **{key: layers})
-    return TransformersBackend(model, make_tokenizer(family), family, f"tiny-{family}")
+def backend(family: str, layers: int = 2) -> TransformersBackend:
+    return layered_backend(family, layers, seed=1)
 
 
 def fresh_state(b, reasoning: int = 14, answer: int = 3):

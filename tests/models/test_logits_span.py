@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from fakes import SpanlessBackend
 from tie_models_helpers import VOCAB_SIZE
 
 from tie.models import load_backend
@@ -49,15 +50,13 @@ def test_bad_span_is_named(llada_dir, span):
 def test_logits_span_slices_for_backends_without_the_argument(llada_dir):
     backend = load_backend(llada_dir)
 
-    class Plain:  # a contract backend that predates `span=`
-        def logits(self, input_ids, attention_mask=None):
-            return backend.logits(input_ids, attention_mask)
-
     ids = torch.randint(0, VOCAB_SIZE, (1, 10))
-    assert accepts_span(backend) and not accepts_span(Plain())
-    assert torch.equal(logits_span(Plain(), ids, None, (2, 6)), backend.logits(ids)[:, 2:6])
+    assert accepts_span(backend) and not accepts_span(SpanlessBackend(backend))
+    assert torch.equal(
+        logits_span(SpanlessBackend(backend), ids, None, (2, 6)), backend.logits(ids)[:, 2:6]
+    )
     with pytest.raises(ValueError, match="logits span"):
-        logits_span(Plain(), ids, None, (6, 2))
+        logits_span(SpanlessBackend(backend), ids, None, (6, 2))
 
 
 def test_decoder_with_span_on_both_families(family_dir):

@@ -84,6 +84,16 @@ def make_model(family: str, seed: int = 0, **overrides) -> torch.nn.Module:
     return DreamModel(DreamConfig(**cfg)).eval()
 
 
+def layered_backend(family: str, layers: int = 2, seed: int = 0):
+    """Our backend over a tiny `family` model with `layers` layers (the KV-cache tests: one layer
+    makes a cache exact, two make it an approximation)."""
+    from tie.models import TransformersBackend
+
+    key = "n_layers" if family == "llada" else "num_hidden_layers"
+    model = make_model(family, seed=seed, **{key: layers})
+    return TransformersBackend(model, make_tokenizer(family), family, f"tiny-{family}")
+
+
 def save_checkpoint(
     path: Path, family: str, tokenizer_mask: bool = True, config_mask: bool = True, **overrides
 ) -> Path:

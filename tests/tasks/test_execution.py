@@ -121,10 +121,12 @@ def test_exit_tricks_never_pass(attack):
     assert not r.passed and r.status != "passed"
 
 
-def test_frame_walking_via_getframe_cannot_pass():
+# Attacks on the runner itself from inside the candidate process: each tries to forge the
+# verdict (the tests ask for what the honest part gets wrong, so only a forged one passes).
+RUNNER_ATTACKS = {
     # walk up from inside the tests' call into the runner, forge replies and a verdict on every
     # descriptor, rebind every local and global that could mean success, then leave with 0
-    attack = (
+    "frame_walking_via_getframe": (
         "import os, sys, json\n"
         "def forge():\n"
         "    ok = json.dumps(['ok', True]).encode()\n"
@@ -145,13 +147,8 @@ def test_frame_walking_via_getframe_cannot_pass():
         "        frame = frame.f_back\n"
         "    forge()\n"
         "    os._exit(0)\n"
-    )
-    r = check_program(attack, TESTS, T)
-    assert not r.passed and r.status != "passed"
-
-
-def test_frame_walking_via_traceback_cannot_pass():
-    attack = (
+    ),
+    "frame_walking_via_traceback": (
         "import os\n"
         "def f(x):\n"
         "    try:\n"
@@ -169,15 +166,11 @@ def test_frame_walking_via_traceback_cannot_pass():
         "            except OSError:\n"
         "                break\n"
         "    return x + 1 if x == 1 else x\n"  # right on the first question only
-    )
-    r = check_program(attack, TESTS, T)
-    assert not r.passed and r.status != "passed"
-
-
-def test_reassigning_runner_globals_via_sys_modules_cannot_pass():
+    ),
     # the runner's own judge code is in this process too: run it against forged descriptors,
     # then turn every function of the runner into one that says yes
-    attack = (
+    "reassigning_runner_globals_via_sys_modules": WRONG
+    + (
         "import os, sys\n"
         "runner = sys.modules['__main__']\n"
         "r, w = os.pipe()\n"
@@ -193,14 +186,9 @@ def test_reassigning_runner_globals_via_sys_modules_cannot_pass():
         "    except OSError:\n"
         "        pass\n"
         "sys.exit(0)\n"
-    )
-    r = check_program(WRONG + attack, TESTS, T)
-    assert not r.passed and r.status != "passed"
-
-
-def test_gc_introspection_finds_nothing_that_decides():
+    ),
     # every live object of the candidate process: call whatever looks like a sender or a verdict
-    attack = (
+    "gc_introspection": (
         "import gc, os\n"
         "def f(x):\n"
         "    for obj in gc.get_objects():\n"
@@ -212,14 +200,9 @@ def test_gc_introspection_finds_nothing_that_decides():
         "                except BaseException:\n"
         "                    pass\n"
         "    os._exit(0)\n"
-    )
-    r = check_program(attack, TESTS, T)
-    assert not r.passed and r.status != "passed"
-
-
-def test_inherited_descriptors_cannot_forge_the_verdict():
+    ),
     # read and write every descriptor the candidate holds, forging protocol frames and verdicts
-    attack = (
+    "inherited_descriptors": (
         "import os, json\n"
         "def f(x):\n"
         "    seen = []\n"
@@ -236,8 +219,13 @@ def test_inherited_descriptors_cannot_forge_the_verdict():
         "            except OSError:\n"
         "                pass\n"
         "    os._exit(0)\n"
-    )
-    r = check_program(attack, TESTS, T)
+    ),
+}
+
+
+@pytest.mark.parametrize("program", list(RUNNER_ATTACKS.values()), ids=list(RUNNER_ATTACKS))
+def test_attacks_on_the_runner_cannot_pass(program):
+    r = check_program(program, TESTS, T)
     assert not r.passed and r.status != "passed"
 
 

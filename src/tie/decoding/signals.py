@@ -42,8 +42,10 @@ def answer_stats(
     eos_ids: torch.Tensor,
     exclude_eos: bool,
     cap: int | None,
+    with_entropy: bool = True,
 ) -> tuple[torch.Tensor, ...]:
-    """Signals over answer logits `[b, A, V]` and current answer tokens `[b, A]`.
+    """Signals over answer logits `[b, A, V]` and current answer tokens `[b, A]`
+    (`with_entropy=False`: the entropy, three passes over the vocabulary, is None).
 
     Every pass here is over the full vocabulary (126k-152k ids for the published models), so the
     passes are as few as the values allow: one copy with the mask id set to -inf, one
@@ -57,7 +59,7 @@ def answer_stats(
     p = logp.exp()
     top = p.topk(2, dim=-1)
     top1_id = top.indices[..., 0]
-    entropy = -p.mul(logp).nan_to_num_(nan=0.0).sum(-1)
+    entropy = -p.mul(logp).nan_to_num_(nan=0.0).sum(-1) if with_entropy else None
     masked = x_ans == mask_id
     in_a = masked
     if exclude_eos and len(eos_ids):

@@ -17,15 +17,15 @@ from transformers.modeling_outputs import MaskedLMOutput
 
 from tie.models.layers import (
     KVCache,
-    KVStep,
+    LayerKV,
     RMSNorm,
-    apply_rope,
-    attend,
+    computed_inputs,
     init_weights,
     key_padding_mask,
+    kv_steps,
     rope_cos_sin,
     select_positions,
-    split_heads,
+    self_attention,
 )
 
 
@@ -91,16 +91,10 @@ class DreamAttention(nn.Module):
         cos: torch.Tensor,
         sin: torch.Tensor,
         mask: torch.Tensor | None,
-        kv: KVStep | None = None,
-        layer: int = 0,
+        kv: LayerKV | None = None,
     ) -> torch.Tensor:
         # Dream rotates in the model dtype (cos/sin cast to it), not in float32 as LLaDA does
-        q = apply_rope(split_heads(self.q_proj(x), self.n_heads), cos, sin, full_precision=False)
-        k = apply_rope(split_heads(self.k_proj(x), self.n_kv_heads), cos, sin, full_precision=False)
-        v = split_heads(self.v_proj(x), self.n_kv_heads)
-        if kv is not None:
-            k, v = kv(layer, k, v)
-        return self.o_proj(attend(q, k, v, mask))
+        return self.o_proj(self_attention(self, x, cos, sin, mask, kv, full_precision=False))
 
 
 class DreamMLP(nn.Module):
@@ -129,10 +123,9 @@ class DreamDecoderLayer(nn.Module):
         cos: torch.Tensor,
         sin: torch.Tensor,
         mask: torch.Tensor | None,
-        kv: KVStep | None = None,
-        layer: int = 0,
+        kv: LayerKV | None = None,
     ) -> torch.Tensor:
-        x = x + self.self_attn(self.input_layernorm(x), cos, sin, mask, kv, layer)
+        x = x + self.self_attn(self.input_layernorm(x), cos, sin, mask, kv)
         return x + self.mlp(self.post_attention_layernorm(x))
 
 
@@ -159,15 +152,13 @@ class DreamBaseModel(nn.Module):
         """Hidden states; `cache` / `positions` as in `DreamModel.forward` (`position_ids` are
         the whole canvas's; with `positions` only those canvas positions are computed)."""
         c = self.config
-        kv = None if cache is None else KVStep(cache, positions)
-        if positions is not None:
-            input_ids = input_ids.gather(1, positions)
-            position_ids = position_ids.expand(input_ids.shape[0], -1).gather(1, positions)
+        kvs = kv_steps(cache, positions, len(self.layers))
+        input_ids, position_ids = computed_inputs(input_ids, position_ids, positions)
         cos, sin = rope_cos_sin(position_ids, c.hidden_size // c.num_attention_heads, c.rope_theta)
         mask = key_padding_mask(attention_mask)
         x = self.embed_tokens(input_ids)
-        for i, layer in enumerate(self.layers):
-            x = layer(x, cos, sin, mask, kv, i)
+        for layer, kv in zip(self.layers, kvs, strict=True):
+            x = layer(x, cos, sin, mask, kv)
         return self.norm(x)
 
 

@@ -8,7 +8,9 @@ architectural differences (biases, shift, position ids).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -199,3 +201,47 @@ class KVStep:
         idx = self.positions[:, None, :, None].expand(-1, k.shape[1], -1, k.shape[-1])
         keys, values = self.cache.keys[layer], self.cache.values[layer]
         return keys.scatter(2, idx, k.to(keys.dtype)), values.scatter(2, idx, v.to(values.dtype))
+
+
+LayerKV = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+"""One layer's use of the cache in one forward: its fresh keys/values in, those to attend over out."""
+
+
+def kv_steps(
+    cache: KVCache | None, positions: torch.Tensor | None, n_layers: int
+) -> list[LayerKV | None]:
+    """Each layer's `LayerKV` for one forward over `cache` (`KVStep`); None per layer without one."""
+    if cache is None:
+        return [None] * n_layers
+    step = KVStep(cache, positions)
+    return [partial(step, layer) for layer in range(n_layers)]
+
+
+def computed_inputs(
+    input_ids: torch.Tensor, position_ids: torch.Tensor, positions: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token ids and RoPE position ids of what a forward computes: the whole canvas, or (cached
+    forward) only its `positions` [B, W], keeping their absolute positions."""
+    if positions is None:
+        return input_ids, position_ids
+    position_ids = position_ids.expand(input_ids.shape[0], -1).gather(1, positions)
+    return input_ids.gather(1, positions), position_ids
+
+
+def self_attention(
+    attn: nn.Module,
+    h: torch.Tensor,
+    cos: torch.Tensor,
+    sin: torch.Tensor,
+    mask: torch.Tensor | None,
+    kv: LayerKV | None,
+    full_precision: bool = True,
+) -> torch.Tensor:
+    """Rotary grouped-query attention [B, L, H*D] (before the output projection) of a module with
+    `q_proj`, `k_proj`, `v_proj`, `n_heads`, `n_kv_heads`; `kv` swaps in the cached keys/values."""
+    q = apply_rope(split_heads(attn.q_proj(h), attn.n_heads), cos, sin, full_precision)
+    k = apply_rope(split_heads(attn.k_proj(h), attn.n_kv_heads), cos, sin, full_precision)
+    v = split_heads(attn.v_proj(h), attn.n_kv_heads)
+    if kv is not None:
+        k, v = kv(k, v)
+    return attend(q, k, v, mask)

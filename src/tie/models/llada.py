@@ -16,15 +16,15 @@ from transformers.modeling_outputs import MaskedLMOutput
 
 from tie.models.layers import (
     KVCache,
-    KVStep,
+    LayerKV,
     RMSNorm,
-    apply_rope,
-    attend,
+    computed_inputs,
     init_weights,
     key_padding_mask,
+    kv_steps,
     rope_cos_sin,
     select_positions,
-    split_heads,
+    self_attention,
 )
 
 
@@ -128,16 +128,9 @@ class LLaDABlock(nn.Module):
         cos: torch.Tensor,
         sin: torch.Tensor,
         mask: torch.Tensor | None,
-        kv: KVStep | None = None,
-        layer: int = 0,
+        kv: LayerKV | None = None,
     ) -> torch.Tensor:
-        h = self.attn_norm(x)
-        q = apply_rope(split_heads(self.q_proj(h), self.n_heads), cos, sin)
-        k = apply_rope(split_heads(self.k_proj(h), self.n_kv_heads), cos, sin)
-        v = split_heads(self.v_proj(h), self.n_kv_heads)
-        if kv is not None:
-            k, v = kv(layer, k, v)
-        x = x + self.attn_out(attend(q, k, v, mask))
+        x = x + self.attn_out(self_attention(self, self.attn_norm(x), cos, sin, mask, kv))
         h = self.ff_norm(x)
         return x + self.ff_out(nn.functional.silu(self.ff_proj(h)) * self.up_proj(h))
 
@@ -174,19 +167,17 @@ class LLaDAModel(nn.Module):
         canvas) are computed, attending over the cached keys/values elsewhere; `keep` then
         indexes the W computed positions ([B, P] indices, or a slice)."""
         t = self.transformer
-        kv = None if cache is None else KVStep(cache, positions)
-        if positions is None:
-            x = t.wte(input_ids)
-            rope_at = torch.arange(input_ids.shape[1], device=input_ids.device)
-        else:
-            x = t.wte(input_ids.gather(1, positions))
-            rope_at = positions  # RoPE on the absolute canvas index, as in the full forward
+        kvs = kv_steps(cache, positions, len(t.blocks))
+        # RoPE on the absolute canvas index, also for the positions a cached forward computes
+        canvas_at = torch.arange(input_ids.shape[1], device=input_ids.device)
+        ids, rope_at = computed_inputs(input_ids, canvas_at, positions)
         cos, sin = rope_cos_sin(
             rope_at, self.config.d_model // self.config.n_heads, self.config.rope_theta
         )
         mask = key_padding_mask(attention_mask)
-        for i, block in enumerate(t.blocks):
-            x = block(x, cos, sin, mask, kv, i)
+        x = t.wte(ids)
+        for block, kv in zip(t.blocks, kvs, strict=True):
+            x = block(x, cos, sin, mask, kv)
         x = t.ln_f(select_positions(x, keep))
         if self.config.weight_tying:
             return nn.functional.linear(x, t.wte.weight)
