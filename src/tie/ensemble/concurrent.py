@@ -132,9 +132,10 @@ class MemberWorkers:
         torch.set_num_threads(threads)
         for t, exc in zip(self.trajs, outcomes):
             if exc is not None:
+                first = (str(exc).splitlines() or [""])[0]  # one line; the cause has the rest
                 raise MemberError(
                     f"member {t.name!r} failed in round {rnd} on {t.dev}: "
-                    f"{type(exc).__name__}: {exc}"
+                    f"{type(exc).__name__}: {first}"
                 ) from exc
         ran = [f.result() for f, _ in jobs]
         for i, (t, (_, buf)) in enumerate(zip(self.trajs, jobs)):
