@@ -74,6 +74,25 @@ def test_every_suite_runs_and_writes_json_and_markdown(tmp_path):
     assert not list(tmp_path.glob("*.tmp"))
 
 
+def test_per_model_on_two_cpus_adds_the_concurrent_placement(tmp_path):
+    """`--devices cpu,cpu` (issue 23): a per_model placement whose ensembles decode their members
+    concurrently, with TIE's wall over its slowest constituent, in that placement and shared."""
+    methods = ["single:llada-a", "single:dream-b", "tie:tcc"]
+    cfg = BenchConfig(out_dir=str(tmp_path), methods=methods, devices=["cpu", "cpu"],
+                      suites=["methods"], **TINY)  # fmt: skip
+    data = run_bench(cfg)
+    rows = {(r["method"], r["placement"]): r for r in data["methods"]}
+    assert {p for _, p in rows} == {"shared", "per_model"}
+    tie = rows[("tie:tcc", "per_model")]
+    slowest = max(rows[(m, "per_model")]["wall_s"] for m in methods[:2])
+    assert tie["wall_ratio_vs_slowest"] == pytest.approx(tie["wall_s"] / slowest)
+    assert "wall_ratio_vs_slowest_shared" in tie
+    assert "wall_ratio_vs_slowest" not in rows[("tie:tcc", "shared")]
+    assert tie["nfe_per_problem"] == rows[("tie:tcc", "shared")]["nfe_per_problem"]
+    assert any("wall_ratio_vs_slowest" in t["target"] for t in data["targets"])
+    assert torch.get_num_threads() == 1  # the placement's thread share is given back
+
+
 def test_real_shape_path_runs_tiny_on_cpu(tmp_path):
     args = ["--preset", "gpu", "--device", "cpu", "--real-size", "tiny", "--suites", "throughput"]
     args += [

@@ -93,7 +93,10 @@ def markdown(result: dict) -> str:
         " divide by the summed `single:<m>` rows, `wall / bare decoders` by the summed"
         " `decode:<m>` rows. `<method> unbatched`: the logit scoring with"
         " `batched_scoring=false` (one forward per (member, scorer) pair instead of one per"
-        " scorer; same NFE).",
+        " scorer; same NFE). per_model: the members decode concurrently (one worker each, on"
+        " the CPU threads // members intra-op threads each, singles too); `wall / slowest single`"
+        " divides by the slowest `single:<m>` of the same placement, `(shared)` by the slowest"
+        " `single:<m>` with the whole machine.",
         "",
         table(
             result["methods"],
@@ -108,6 +111,8 @@ def markdown(result: dict) -> str:
                 ("wall_ratio", "wall ratio"),
                 ("cpu_ratio", "CPU-time ratio"),
                 ("wall_ratio_vs_decoder", "wall / bare decoders"),
+                ("wall_ratio_vs_slowest", "wall / slowest single"),
+                ("wall_ratio_vs_slowest_shared", "wall / slowest single (shared)"),
                 ("tracing_overhead", "trace on/off (wall)"),
                 ("tracing_cpu_overhead", "trace on/off (CPU)"),
                 ("batched_scoring", "batched scoring"),

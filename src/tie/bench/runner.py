@@ -160,7 +160,7 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
         )
     if "methods" in cfg.suites or "tracing" in cfg.suites:
         placements = [("shared", models)]
-        if cfg.devices and len({str(torch.device(d)) for d in cfg.devices}) > 1:
+        if cfg.devices:  # per_model: members decode concurrently (also devices=cpu,cpu)
             per_model = build_models(
                 source,
                 names,
@@ -173,19 +173,21 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
         batch = prompts[: cfg.n_problems]
         for placement, ms in placements:
             constituents = [Constituent(m.name, m.backend, decode_config) for m in ms]
-            result["methods"] += suites.methods(
-                constituents,
-                batch,
-                task,
-                options,
-                method_names,
-                meter,
-                cfg.repeats,
-                cfg.warmup,
-                tracing="tracing" in cfg.suites,
-                placement=placement,
-                unbatched_scoring=cfg.unbatched_scoring and "methods" in cfg.suites,
-            )
+            with suites.placement_threads(placement, ms):
+                result["methods"] += suites.methods(
+                    constituents,
+                    batch,
+                    task,
+                    options,
+                    method_names,
+                    meter,
+                    cfg.repeats,
+                    cfg.warmup,
+                    tracing="tracing" in cfg.suites,
+                    placement=placement,
+                    unbatched_scoring=cfg.unbatched_scoring and "methods" in cfg.suites,
+                )
+        suites.add_concurrency_ratios(result["methods"], [m.name for m in models])
     if "cache" in cfg.suites:
         result["cache"] = cache_suite.cache_speed(
             models,

@@ -16,11 +16,12 @@ from tie.ensemble.trajectory import FREE_LOGIT_SCORES, Trajectory, generated_len
 @dataclass
 class CycleSpec:
     """How a method runs the cycle: the selecting scoring (None: no relay, e.g. single, post) and
-    the steps per round."""
+    the steps per round; how the members decode a round."""
 
     options: EnsembleOptions
     scoring: str | None
     interval: int
+    members: str = "sequential"  # or concurrent (placement=per_model): tie.ensemble.concurrent
 
 
 @dataclass

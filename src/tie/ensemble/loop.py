@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import torch
 
+from tie.ensemble.concurrent import MemberWorkers
 from tie.ensemble.cycle import (
     CycleRecord,
     CycleSpec,
@@ -30,7 +31,8 @@ from tie.ensemble.trajectory import Trajectory
 
 def run_cycle(trajs: list[Trajectory], spec: CycleSpec, observer) -> CycleRecord:
     """Decode every trajectory to the end, relaying the round's leader while problems are in the
-    cycle. One `decode` call per member per round (the unit a concurrent runner would launch)."""
+    cycle. Each round every member decodes n steps, one after another or concurrently
+    (`spec.members`, tie.ensemble.concurrent), then they meet for the round's assessment."""
     opts, b = spec.options, trajs[0].state.x.shape[0]
     record = CycleRecord.empty(len(trajs), b, opts.tie_break_seed)
     scoring = SCORINGS.get(spec.scoring) if spec.scoring else None
@@ -38,16 +40,29 @@ def run_cycle(trajs: list[Trajectory], spec: CycleSpec, observer) -> CycleRecord
     look = scoring is not None and getattr(scoring, "counts", False) and x.count_last_commit
     in_cycle = torch.full((b,), scoring is not None)
     rnd = 0
-    while not all_done(trajs).all():
-        for t in trajs:  # (1) each member decodes n steps
-            ran = t.decode(spec.interval, rnd, observer)
+    with MemberWorkers(trajs, spec.members) as members:
+        while not all_done(trajs).all():
+            after = None
             if look and in_cycle.any():  # experimental: see the round's last commit
-                rows = t.look_ahead(in_cycle & ran & ~all_done(trajs).any(0), rnd, observer)
-                record.scoring_nfe[rows] += 1
-        if in_cycle.any():
-            in_cycle = tie_round(trajs, spec, scoring, record, in_cycle, rnd, observer)
-        rnd += 1
+                after = last_commit_look(trajs, all_done(trajs), in_cycle, record, rnd, observer)
+            members.decode(spec.interval, rnd, observer, after)  # (1) each member: n steps
+            if in_cycle.any():
+                in_cycle = tie_round(trajs, spec, scoring, record, in_cycle, rnd, observer)
+            rnd += 1
     return record
+
+
+def last_commit_look(trajs, before, in_cycle, record, rnd, observer):
+    """`after(i, traj, ran)` for the round's decodes: member i looks at its last commit on the
+    rows in the cycle that it stepped and no member has completed yet (members after i: as
+    `before` the round), one forward each, counted as scoring NFE."""
+
+    def after(i: int, t: Trajectory, ran: torch.Tensor) -> None:
+        done = torch.stack([u.done() if j <= i else before[j] for j, u in enumerate(trajs)])
+        rows = t.look_ahead(in_cycle & ran & ~done.any(0), rnd, observer)
+        record.scoring_nfe[rows] += 1
+
+    return after
 
 
 def tie_round(trajs, spec, scoring, record, in_cycle, rnd, observer) -> torch.Tensor:

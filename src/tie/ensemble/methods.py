@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from tie.ensemble.concurrent import current_mode, members_mode
 from tie.ensemble.cycle import CycleRecord, CycleSpec
 from tie.ensemble.loop import final_selection, run_cycle
 from tie.ensemble.options import Candidate, Constituent, EnsembleOptions, MethodOutput
@@ -32,12 +33,15 @@ def run_method(
     tracer: Any = None,
     rows: list[dict] | None = None,
     share: DecodeShare | None = None,
+    members: str = "sequential",
 ) -> list[MethodOutput]:
     """Run one named method on a batch of prompts (see docs/CONTRACTS.md "Ensemble").
 
     `rows` (optional, the task rows of the prompts) gives trace ids and lets candidates be
     extracted and graded in candidates.parquet; `vote` needs it. `share` (optional, one per
     batch): `single:<m>` leaves its decode there and `post` reuses them (see DecodeShare).
+    `members`: `sequential`, or `concurrent` (one worker per member, placement=per_model; same
+    predictions and traces, tie.ensemble.concurrent).
     """
     options.validate()
     validate_constituents(constituents, options)
@@ -49,7 +53,8 @@ def run_method(
         names = [c.name for c in constituents]
         raise ValueError(f"method {method!r} needs at least two constituents, got {names}")
     run = METHODS.get(kind)
-    return run(method, arg, constituents, prompts, task, options, tracer, rows, ids, share)
+    with members_mode(members):
+        return run(method, arg, constituents, prompts, task, options, tracer, rows, ids, share)
 
 
 def parse_method(method: str, names: list[str], options: EnsembleOptions) -> tuple[str, str | None]:
@@ -104,7 +109,8 @@ def decode_all(
     """Trajectories of `constituents` decoded through the loop (relaying when `scoring`)."""
     trajs = [Trajectory(c, prompts, task, options) for c in constituents]
     interval = options.interval if scoring else NO_RELAY
-    return trajs, run_cycle(trajs, CycleSpec(options, scoring, interval), observer)
+    spec = CycleSpec(options, scoring, interval, current_mode())
+    return trajs, run_cycle(trajs, spec, observer)
 
 
 def outputs(

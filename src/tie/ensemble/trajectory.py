@@ -54,20 +54,23 @@ class Trajectory:
         self.decoder = Decoder(c.backend, self.config)
         self.block = {"block": True} if self.positions.block else {}  # block signals wanted
         self.template = self.state.x.clone()  # own prompt + suffix, for bridging into it
-        b, dev = self.state.x.shape[0], self.state.x.device
+        b, self.dev = self.state.x.shape[0], self.state.x.device
         w = self.positions.width(self.state.layout)
-        zeros = torch.zeros(b, dtype=torch.float64)
-        self.prev_top1 = torch.zeros(b, w, dtype=torch.long, device=dev)  # last step's top-1
-        self.prev_in = torch.zeros(b, w, dtype=torch.bool, device=dev)  # ... and what it tracked
-        self.round_valid = torch.zeros(b, dtype=torch.bool)  # a previous step in this round
-        self.whole_valid = torch.zeros(b, dtype=torch.bool)  # ... since the last relay into it
-        self.round_count, self.whole_count = zeros.clone(), zeros.clone()
-        self.last_round_count = zeros.clone()  # the count of the last round it stepped in
-        self.top1_sum, self.top1_n = zeros.clone(), torch.zeros(b, dtype=torch.long)
-        self.own_top1 = zeros.clone()  # last step's mean answer top-1 (tie key, TIE_SPEC)
-        self.tracked_top1 = zeros.clone()  # ... over the positions the change count reads
-        self.last_scores = {k: zeros.clone() for k in FREE_LOGIT_SCORES}
-        self.nfe = torch.zeros(b, dtype=torch.long)
+        self.prev_top1 = torch.zeros(b, w, dtype=torch.long, device=self.dev)  # last step's top-1
+        self.prev_in = torch.zeros(b, w, dtype=torch.bool, device=self.dev)  # ... what it tracked
+        self.h = new_histories(b, self.dev)  # on the member's device: read back at round's end
+
+    def __getattr__(self, name: str) -> Any:
+        """A history by name (`round_count`, `nfe`, ... see HISTORIES), read back to the CPU."""
+        h = self.__dict__.get("h")
+        if h is None or name not in HISTORIES:
+            raise AttributeError(name)
+        return h[name].cpu()
+
+    @property
+    def last_scores(self) -> dict[str, torch.Tensor]:
+        """The last step's logit scores [B] by name (on the CPU)."""
+        return {k: self.h[k].cpu() for k in FREE_LOGIT_SCORES}
 
     name = property(lambda self: self.c.name)
     backend = property(lambda self: self.c.backend)
@@ -78,29 +81,34 @@ class Trajectory:
         return self.state.done().bool().cpu()
 
     def decode(self, n_steps: int, rnd: int, observer: Any) -> torch.Tensor:
-        """Up to `n_steps` steps of the unfinished rows; returns [B] which rows stepped."""
-        self.round_valid[:] = False
-        self.round_count.zero_()
-        ran = torch.zeros_like(self.round_valid)
+        """Up to `n_steps` steps of the unfinished rows; returns [B] which rows stepped (on the
+        CPU: the round's one read-back of the histories; the decoder's own reads aside, the steps
+        read nothing back unless the observer traces them)."""
+        h = self.h
+        h["round_valid"].zero_()
+        h["round_count"].zero_()
+        ran = torch.zeros_like(h["round_valid"])
         for _ in range(n_steps):
-            if bool(self.state.done().all()):
+            active = self.step(rnd, observer)
+            if active is None:  # every row done
                 break
-            ran |= self.step(rnd, observer)
-        self.last_round_count = torch.where(ran, self.round_count, self.last_round_count)
-        return ran
+            ran |= active
+        h["last_round_count"] = torch.where(ran, h["round_count"], h["last_round_count"])
+        return ran.cpu()
 
-    def step(self, rnd: int, observer: Any) -> torch.Tensor:
-        """One decoder step; its signals join the histories. Returns [B] the rows that stepped."""
+    def step(self, rnd: int, observer: Any) -> torch.Tensor | None:
+        """One decoder step; its signals join the histories. Returns [B] the rows that stepped
+        (on the member's device), None when every row is done."""
         wants = observer.wants_steps
         n_masked = (self.state.x == self.backend.mask_id).sum(dim=1) if wants else None
         s = self.decoder.step(self.state, want_signals=True, **self.block)
         if s is None:
-            return torch.zeros_like(self.round_valid)
-        active = s.active.bool().cpu()
-        self.nfe += active.long()
+            return None
+        h, active = self.h, s.active.bool()
         scores = self._absorb(s, active)
-        self.top1_sum += torch.where(active, scores["top1"], torch.zeros_like(scores["top1"]))
-        self.top1_n += active.long()
+        h["nfe"] += active.long()
+        h["top1_sum"] += torch.where(active, scores["top1"], torch.zeros_like(scores["top1"]))
+        h["top1_n"] += active.long()
         if wants:
             observer.on_step(self, rnd, s, active, n_masked, scores, False)
         return active
@@ -120,10 +128,10 @@ class Trajectory:
         for f in dataclasses.fields(full):
             if f.name not in ("committed", "active") and getattr(s, f.name) is not None:
                 getattr(full, f.name)[r] = getattr(s, f.name)
-        active = torch.zeros_like(self.round_valid)
-        active[rows] = True
+        active = torch.zeros_like(self.h["round_valid"])
+        active[r] = True
         scores = self._absorb(full, active)
-        self.last_round_count[rows] = self.round_count[rows]
+        self.h["last_round_count"][r] = self.h["round_count"][r]
         if observer.wants_steps:
             n_masked = (self.state.x == self.backend.mask_id).sum(dim=1)
             observer.on_step(self, rnd, full, active, n_masked, scores, True)
@@ -131,30 +139,33 @@ class Trajectory:
 
     def _absorb(self, s: Any, active: torch.Tensor) -> dict[str, torch.Tensor]:
         """One forward's signals of the `active` rows join the histories: the change counts
-        (round and whole decode), the previous top-1, the last logit scores and the tie keys."""
+        (round and whole decode), the previous top-1, the last logit scores and the tie keys.
+        Everything stays on the member's device (no read-back)."""
         self.read = read = self.positions.read(s, self.state.x, self.layout, self.backend.mask_id)
-        top1, tracked = read.top1, read.tracked
-        act = active.to(top1.device).unsqueeze(1)
-        delta = step_change_count(self.prev_top1, self.prev_in, top1, self.normalise).cpu()
+        h, top1, tracked = self.h, read.top1, read.tracked
+        active = active.to(self.dev)
+        act = active.unsqueeze(1)
+        delta = step_change_count(self.prev_top1, self.prev_in, top1, self.normalise)
         self.prev_top1 = torch.where(act, top1, self.prev_top1)
         self.prev_in = torch.where(act, tracked, self.prev_in)
         zero = torch.zeros_like(delta)
-        self.round_count += torch.where(self.round_valid & active, delta, zero)
-        self.whole_count += torch.where(self.whole_valid & active, delta, zero)
-        self.round_valid |= active
-        self.whole_valid |= active
-        scores = {k: v.cpu() for k, v in logit_scores(s).items()}
+        h["round_count"] += torch.where(h["round_valid"] & active, delta, zero)
+        h["whole_count"] += torch.where(h["whole_valid"] & active, delta, zero)
+        h["round_valid"] |= active
+        h["whole_valid"] |= active
+        scores = logit_scores(s)
         for k, v in scores.items():
-            self.last_scores[k] = torch.where(active, v, self.last_scores[k])
-        self.own_top1 = torch.where(active, scores["top1"], self.own_top1)
+            h[k] = torch.where(active, v, h[k])
+        h["own_top1"] = torch.where(active, scores["top1"], h["own_top1"])
         key = self.positions.tie_key(read, scores["top1"])
-        self.tracked_top1 = torch.where(active, key, self.tracked_top1)
+        h["tracked_top1"] = torch.where(active, key, h["tracked_top1"])
         return scores
 
     def restart_histories(self, rows: torch.Tensor) -> None:
         """A relay replaced these rows' canvases: their change counts start again."""
-        self.whole_valid[rows] = False
-        self.round_valid[rows] = False
+        rows = rows.to(self.dev)
+        self.h["whole_valid"][rows] = False
+        self.h["round_valid"][rows] = False
 
     def texts(self) -> list[tuple[str, str]]:
         """(answer text, reasoning text) of every row's canvas."""
@@ -167,6 +178,31 @@ class Trajectory:
             )
             for row in self.state.x.cpu().tolist()
         ]
+
+
+HISTORIES = (
+    "round_valid",  # [B] a previous step in this round
+    "whole_valid",  # ... since the last relay into it
+    "round_count",  # [B] token change count over the round
+    "whole_count",  # ... over the whole decode (since the last relay)
+    "last_round_count",  # the count of the last round it stepped in
+    "top1_sum",  # [B] sum over steps of the mean answer top-1 ...
+    "top1_n",  # ... and the number of steps
+    "own_top1",  # last step's mean answer top-1 (tie key, TIE_SPEC)
+    "tracked_top1",  # ... over the positions the change count reads
+    "nfe",  # [B] forwards spent
+    *FREE_LOGIT_SCORES,  # the last step's logit scores
+)
+
+
+def new_histories(b: int, dev: torch.device) -> dict[str, torch.Tensor]:
+    """Zeroed histories of a batch of `b` rows on `dev`."""
+    out = {}
+    for k in HISTORIES:
+        dtype = {"round_valid": torch.bool, "whole_valid": torch.bool}.get(k, torch.float64)
+        dtype = torch.long if k in ("top1_n", "nfe") else dtype
+        out[k] = torch.zeros(b, dtype=dtype, device=dev)
+    return out
 
 
 def region_text(ids: list[int], backend: Any) -> str:

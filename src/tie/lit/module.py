@@ -91,10 +91,13 @@ class EnsemblePredictModule(pl.LightningModule):
                 return str(self.plan.devices[i])
             if root.type != "cuda":
                 # the paper's overlays say per_model (one GPU per model); without GPUs every
-                # constituent shares the CPU, and the run says so once
+                # constituent shares the CPU (still one worker each), and the run says so once
                 if i == 0:
                     logging.getLogger(__name__).warning(
-                        "placement=per_model on %s: no GPU, every constituent on %s", root, root
+                        "placement=per_model on %s: no GPU, every constituent on %s (members "
+                        "decode concurrently, one worker each)",
+                        root,
+                        root,
                     )
                 return str(root)
             index = self.trainer.local_rank * len(self.plan.models) + i
@@ -193,6 +196,15 @@ class EnsemblePredictModule(pl.LightningModule):
 
         return {"share": DecodeShare()}
 
+    def _members(self) -> dict[str, Any]:
+        """{"members": "concurrent"} under placement=per_model when the api's run_method takes
+        it (each member decodes its rounds in its own worker: tie.ensemble.concurrent)."""
+        if self.plan.placement != "per_model":
+            return {}
+        if "members" not in inspect.signature(self.api.run_method).parameters:
+            return {}
+        return {"members": "concurrent"}
+
     def predict_step(self, batch: dict[str, Any], batch_idx: int = 0) -> dict[str, Any]:
         rows = batch["rows"]
         prompts = [self.task.build_prompt(r) for r in rows]
@@ -212,6 +224,7 @@ class EnsemblePredictModule(pl.LightningModule):
                 tracer=tracer,
                 rows=rows,
                 **share,
+                **self._members(),
             )
             elapsed = time.perf_counter() - t0
             if len(outs) != len(rows):

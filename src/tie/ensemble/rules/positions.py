@@ -81,8 +81,8 @@ class AnswerAndBlockPositions:
 
     def tie_key(self, read: Read, answer_top1: torch.Tensor) -> torch.Tensor:
         """Mean top-1 over the tracked positions; a row tracking none keeps the answer's."""
-        mean = masked_mean(read.p1.nan_to_num(0.0), read.tracked).cpu()
-        return torch.where(read.tracked.any(1).cpu(), mean, answer_top1)
+        mean = masked_mean(read.p1.nan_to_num(0.0), read.tracked).to(answer_top1.device)
+        return torch.where(read.tracked.any(1).to(mean.device), mean, answer_top1)
 
     def trace(self, read: Read) -> dict[str, list] | None:
         return {"gen_top1": read.top1.cpu().tolist(), "gen_in": read.tracked.cpu().tolist()}
