@@ -7,8 +7,8 @@ median is kept; the first `warmup` calls are not timed.
 
 from __future__ import annotations
 
-import dataclasses
 import contextlib
+import dataclasses
 import shutil
 import tempfile
 from collections.abc import Iterator
