@@ -130,3 +130,17 @@ def test_bad_model_args_fail_before_loading():
         TieLM(models="llada-a|dream-b", method="oracle")
     with pytest.raises(RunConfigError, match="unknown model"):
         TieLM(models="no-such-model", method="post")
+
+
+@pytest.mark.parametrize(
+    ("args", "needs"),
+    [({"models": "llada-a"}, "method="), ({"method": "tie:tcc"}, "models=")],
+)
+def test_a_missing_model_arg_is_named_not_a_type_error(args, needs):
+    """The command line's early check gets what lm-eval parsed: a missing `method` or `models`
+    is one clear line naming it (it was a TypeError traceback)."""
+    from tie.lmeval.model import check_model_args
+    from tie.runs.errors import RunConfigError
+
+    with pytest.raises(RunConfigError, match=f"need {needs}"):
+        check_model_args(args)

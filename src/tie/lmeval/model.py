@@ -146,8 +146,8 @@ def check_model_args(args: dict[str, Any]) -> None:
 
 
 def plan_model_args(
-    models: str | list[str] | None,
-    method: str | None,
+    models: str | list[str] | None = None,
+    method: str | None = None,
     answer_len: Any = DEFAULT_ANSWER_LEN,
     reasoning_len: Any = None,
     traces_dir: str | None = None,
