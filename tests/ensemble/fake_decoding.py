@@ -78,6 +78,8 @@ class Decoder:
 
     def step(self, state: FakeState, want_signals: bool = True):
         active = ~state.done()
+        if not active.any():  # the real Decoder's contract: None once every row is done
+            return None
         logits = self.backend.logits(state.x, state.attention_mask)
         sig = self._signals(logits, state.x, state.layout)
         probs = logits.softmax(-1)
