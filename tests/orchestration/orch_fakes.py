@@ -121,7 +121,10 @@ def _digit(*parts: Any) -> int:
     return int(hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest(), 16)
 
 
-def run_method(method, constituents, prompts, task, options, tracer=None, rows=None) -> list[Out]:
+def run_method(
+    method, constituents, prompts, task, options, tracer=None, rows=None, share=None,
+    members="sequential",
+) -> list[Out]:  # fmt: skip
     CALLS["run_method"] += 1
     crash = os.environ.get("ORCH_FAKE_CRASH_AFTER")
     if crash is not None and CALLS["run_method"] > int(crash):

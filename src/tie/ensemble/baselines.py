@@ -18,14 +18,12 @@ from typing import Any
 import torch
 
 from tie.ensemble.bridge import same_tokenizer
-from tie.ensemble.methods import decode_all, outputs
-from tie.ensemble.options import Candidate, Constituent
+from tie.ensemble.methods import Batch, decode_all, outputs
+from tie.ensemble.options import AVG_RULES, Candidate, Constituent
 from tie.ensemble.registry import register_method
 from tie.ensemble.scoring import TIE_ATOL
 from tie.ensemble.trace import observer_for
 from tie.models.backend import logits_span
-
-AVG_RULES = ("mean", "product")
 
 
 def combine_logits(logits: list[torch.Tensor], rule: str) -> torch.Tensor:
@@ -99,7 +97,7 @@ def check_methods(methods: list[str], constituents: list[Constituent]) -> None:
 
 
 @register_method("avg")
-def avg(method, rule, constituents, prompts, task, options, tracer, rows, ids, share):
+def avg(method: str, rule: str, constituents: list[Constituent], b: Batch):
     """One shared canvas decoded with the constituents' combined distribution (`avg:<rule>`)."""
     if rule not in AVG_RULES:
         raise ValueError(f"unknown avg rule {rule!r}; expected avg:mean or avg:product")
@@ -111,9 +109,9 @@ def avg(method, rule, constituents, prompts, task, options, tracer, rows, ids, s
         CombinedBackend([c.backend for c in constituents], rule),
         constituents[0].decode_config,
     )
-    observer = observer_for(tracer, method, ids, options)
-    trajs, record = decode_all([shared], prompts, task, options, observer)
-    outs = outputs(method, trajs, record, options, time.perf_counter() - t0, rows, task, observer)
+    observer = observer_for(b.tracer, method, b.ids, b.options)
+    trajs, record = decode_all([shared], b, observer)
+    outs = outputs(method, trajs, record, b, time.perf_counter() - t0, observer)
     for o in outs:
         o.nfe *= len(constituents)  # one forward per constituent per step
     return outs
@@ -137,27 +135,27 @@ def oracle_choice(cands: list[Candidate], default: int) -> int:
     return next((i for i, c in enumerate(cands) if c.correct), default)
 
 
-def _select(method, constituents, prompts, task, options, tracer, rows, ids, pick):
-    if rows is None:
+def _select(method: str, constituents: list[Constituent], b: Batch, pick) -> list:
+    if b.rows is None:
         raise ValueError(f"method {method!r} needs the task rows (run_method(..., rows=rows))")
     t0 = time.perf_counter()
-    observer = observer_for(tracer, method, ids, options)
-    trajs, record = decode_all(constituents, prompts, task, options, observer)
+    observer = observer_for(b.tracer, method, b.ids, b.options)
+    trajs, record = decode_all(constituents, b, observer)
 
     def choose(all_cands, default):
         return torch.tensor([pick(c, int(d)) for c, d in zip(all_cands, default)])
 
     wall = time.perf_counter() - t0
-    return outputs(method, trajs, record, options, wall, rows, task, observer, choose=choose)
+    return outputs(method, trajs, record, b, wall, observer, choose=choose)
 
 
 @register_method("vote")
-def vote(method, _, constituents, prompts, task, options, tracer, rows, ids, share):
+def vote(method: str, _: None, constituents: list[Constituent], b: Batch):
     """Majority over the constituents' extracted answers."""
-    return _select(method, constituents, prompts, task, options, tracer, rows, ids, vote_choice)
+    return _select(method, constituents, b, vote_choice)
 
 
 @register_method("oracle")
-def oracle(method, _, constituents, prompts, task, options, tracer, rows, ids, share):
+def oracle(method: str, _: None, constituents: list[Constituent], b: Batch):
     """A correct constituent when any is (the ceiling of every selection)."""
-    return _select(method, constituents, prompts, task, options, tracer, rows, ids, oracle_choice)
+    return _select(method, constituents, b, oracle_choice)

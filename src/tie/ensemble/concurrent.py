@@ -18,38 +18,18 @@ equal per-op thread counts (tests: one thread).
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import torch
 
-MEMBERS = ("sequential", "concurrent")
-_MODE: contextvars.ContextVar[str] = contextvars.ContextVar("tie_members", default="sequential")
+MEMBERS = ("sequential", "concurrent")  # run_method(..., members=), CycleSpec.members
 
 
 class MemberError(RuntimeError):
     """A member's worker failed: names the member; the worker's exception is the cause."""
-
-
-@contextlib.contextmanager
-def members_mode(mode: str) -> Iterator[None]:
-    """Decodes started inside run their members `mode` (`sequential` | `concurrent`)."""
-    if mode not in MEMBERS:
-        raise ValueError(f"members must be one of {list(MEMBERS)}, got {mode!r}")
-    token = _MODE.set(mode)
-    try:
-        yield
-    finally:
-        _MODE.reset(token)
-
-
-def current_mode() -> str:
-    """The members mode of decodes started now (`members_mode`; default sequential)."""
-    return _MODE.get()
 
 
 class CallBuffer:

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from tie.ensemble.concurrent import current_mode, members_mode
+from tie.ensemble.concurrent import MEMBERS
 from tie.ensemble.cycle import CycleRecord, CycleSpec
 from tie.ensemble.loop import final_selection, run_cycle
 from tie.ensemble.options import Candidate, Constituent, EnsembleOptions, MethodOutput
@@ -52,9 +52,25 @@ def run_method(
     if kind != "single" and len(constituents) < 2:
         names = [c.name for c in constituents]
         raise ValueError(f"method {method!r} needs at least two constituents, got {names}")
-    run = METHODS.get(kind)
-    with members_mode(members):
-        return run(method, arg, constituents, prompts, task, options, tracer, rows, ids, share)
+    if members not in MEMBERS:
+        raise ValueError(f"members must be one of {list(MEMBERS)}, got {members!r}")
+    batch = Batch(prompts, task, options, tracer, rows, ids, share, members)
+    return METHODS.get(kind)(method, arg, constituents, batch)
+
+
+@dataclass
+class Batch:
+    """What a method gets besides its name, argument and constituents: one batch of prompts and
+    the run's settings for it (`run_method`'s arguments, problem ids resolved)."""
+
+    prompts: list[str]
+    task: Any
+    options: EnsembleOptions
+    tracer: Any
+    rows: list[dict] | None
+    ids: list[str]
+    share: DecodeShare | None
+    members: str  # sequential | concurrent: how a round's members decode (tie.ensemble.concurrent)
 
 
 def parse_method(method: str, names: list[str], options: EnsembleOptions) -> tuple[str, str | None]:
@@ -99,17 +115,12 @@ def problem_ids(prompts: list[str], rows: list[dict] | None) -> list[str]:
 
 
 def decode_all(
-    constituents: list[Constituent],
-    prompts: list[str],
-    task: Any,
-    options: EnsembleOptions,
-    observer: Any,
-    scoring: str | None = None,
+    constituents: list[Constituent], b: Batch, observer: Any, scoring: str | None = None
 ) -> tuple[list[Trajectory], CycleRecord]:
     """Trajectories of `constituents` decoded through the loop (relaying when `scoring`)."""
-    trajs = [Trajectory(c, prompts, task, options) for c in constituents]
-    interval = options.interval if scoring else NO_RELAY
-    spec = CycleSpec(options, scoring, interval, current_mode())
+    trajs = [Trajectory(c, b.prompts, b.task, b.options) for c in constituents]
+    interval = b.options.interval if scoring else NO_RELAY
+    spec = CycleSpec(b.options, scoring, interval, b.members)
     return trajs, run_cycle(trajs, spec, observer)
 
 
@@ -117,15 +128,14 @@ def outputs(
     method: str,
     trajs: list[Trajectory],
     record: CycleRecord,
-    options: EnsembleOptions,
+    b: Batch,
     wall_s: float,
-    rows: list[dict] | None,
-    task: Any,
     observer: Any,
     choose: Any = None,
 ) -> list[MethodOutput]:
     """Final selection and outputs; `choose(candidates per row, default [B]) -> [B]` overrides."""
-    chosen, counts, top1 = final_selection(trajs, record, options)
+    rows, task = b.rows, b.task
+    chosen, counts, top1 = final_selection(trajs, record, b.options)
     texts = [t.texts() for t in trajs]
     nfe = sum(t.nfe for t in trajs) + record.scoring_nfe
     all_cands = []
@@ -168,49 +178,49 @@ def outputs(
 
 
 @register_method("tie")
-def tie(method, scoring, constituents, prompts, task, options, tracer, rows, ids, share):
+def tie(method: str, scoring: str, constituents: list[Constituent], b: Batch):
     """TIE with the registered scoring `scoring` (`tie:<scoring>`)."""
     t0 = time.perf_counter()
-    observer = observer_for(tracer, method, ids, options, scoring)
-    trajs, record = decode_all(constituents, prompts, task, options, observer, scoring)
-    wall = time.perf_counter() - t0
-    return outputs(method, trajs, record, options, wall, rows, task, observer)
+    observer = observer_for(b.tracer, method, b.ids, b.options, scoring)
+    trajs, record = decode_all(constituents, b, observer, scoring)
+    return outputs(method, trajs, record, b, time.perf_counter() - t0, observer)
 
 
 @register_method("single")
-def single(method, model, constituents, prompts, task, options, tracer, rows, ids, share):
+def single(method: str, model: str, constituents: list[Constituent], b: Batch):
     """One constituent decoding alone; leaves its decode in `share` for `post`."""
     t0 = time.perf_counter()
     chosen = [c for c in constituents if c.name == model]
+    share, tracer = b.share, b.tracer
     recorder = StepRecorder(tracer) if share is not None and tracer is not None else None
-    observer = observer_for(recorder or tracer, method, ids, options)
-    trajs, record = decode_all(chosen, prompts, task, options, observer)
+    observer = observer_for(recorder or tracer, method, b.ids, b.options)
+    trajs, record = decode_all(chosen, b, observer)
     wall = time.perf_counter() - t0
     if share is not None:
         steps = recorder.steps if recorder is not None else []
-        share.put(chosen[0], options, ids, SharedDecode(trajs[0], steps, wall))
-    return outputs(method, trajs, record, options, wall, rows, task, observer)
+        share.put(chosen[0], b.options, b.ids, SharedDecode(trajs[0], steps, wall))
+    return outputs(method, trajs, record, b, wall, observer)
 
 
 @register_method("post")
-def post(method, _, constituents, prompts, task, options, tracer, rows, ids, share):
+def post(method: str, _: None, constituents: list[Constituent], b: Batch):
     """Every constituent decodes alone to the end, then the final selection (TIE_SPEC's
     post-generation ensemble); takes the `single:<m>` decodes from `share` when all are there."""
     t0 = time.perf_counter()
-    observer = observer_for(tracer, method, ids, options)
-    reused = share.get_all(constituents, options, ids) if share is not None else None
+    observer = observer_for(b.tracer, method, b.ids, b.options)
+    reused = b.share.get_all(constituents, b.options, b.ids) if b.share is not None else None
     if reused is None:
-        trajs, record = decode_all(constituents, prompts, task, options, observer)
+        trajs, record = decode_all(constituents, b, observer)
         wall = time.perf_counter() - t0
     else:  # their step rows again under `post` (what a fresh decode writes, in its order)
         if observer.wants_steps:
             for d in reused:
                 for row in d.steps:
-                    tracer.add_step({**row, "method": "post"})
+                    b.tracer.add_step({**row, "method": "post"})
         trajs = [d.trajectory for d in reused]
-        record = CycleRecord.empty(len(trajs), len(ids), options.tie_break_seed)
+        record = CycleRecord.empty(len(trajs), len(b.ids), b.options.tie_break_seed)
         wall = sum(d.wall_s for d in reused) + time.perf_counter() - t0
-    return outputs(method, trajs, record, options, wall, rows, task, observer)
+    return outputs(method, trajs, record, b, wall, observer)
 
 
 class StepRecorder:

@@ -14,6 +14,7 @@ from tie.ensemble import registry as r
 
 ON_COMPLETE = ("finish_independently", "relay_then_finish")
 SELECTION_TCC = ("whole_decode", "last_round")
+AVG_RULES = ("mean", "product")  # avg:<rule>, tie.ensemble.baselines (read here without torch)
 
 
 @dataclass

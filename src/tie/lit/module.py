@@ -8,7 +8,6 @@ placement=per_model), so the same module serves 1 CPU process, DDP on CPU, and m
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 import logging
 import time
@@ -184,26 +183,15 @@ class EnsemblePredictModule(pl.LightningModule):
         steps = bool(self.plan.options.get("trace_steps", True))
         return self.api.make_tracer(self.traces_dir, rank=chunk + 1, steps=steps)
 
-    def _decode_share(self) -> dict[str, Any]:
-        """{"share": DecodeShare()} when the api's run_method takes one and both `post` and
-        `single:<m>` methods run (tie.ensemble.methods.DecodeShare); {} otherwise."""
+    def _decode_share(self) -> Any:
+        """A DecodeShare when both `post` and `single:<m>` methods run (post reuses the
+        single:<m> decodes of the chunk: tie.ensemble.methods.DecodeShare), else None."""
         methods = self.plan.methods
         if "post" not in methods or not any(m.startswith("single:") for m in methods):
-            return {}
-        if "share" not in inspect.signature(self.api.run_method).parameters:
-            return {}
+            return None
         from tie.ensemble.methods import DecodeShare
 
-        return {"share": DecodeShare()}
-
-    def _members(self) -> dict[str, Any]:
-        """{"members": "concurrent"} under placement=per_model when the api's run_method takes
-        it (each member decodes its rounds in its own worker: tie.ensemble.concurrent)."""
-        if self.plan.placement != "per_model":
-            return {}
-        if "members" not in inspect.signature(self.api.run_method).parameters:
-            return {}
-        return {"members": "concurrent"}
+        return DecodeShare()
 
     def predict_step(self, batch: dict[str, Any], batch_idx: int = 0) -> dict[str, Any]:
         rows = batch["rows"]
@@ -223,8 +211,9 @@ class EnsemblePredictModule(pl.LightningModule):
                 self.options[method],
                 tracer=tracer,
                 rows=rows,
-                **share,
-                **self._members(),
+                share=share,
+                # one worker per member on its own device (tie.ensemble.concurrent)
+                members="concurrent" if self.plan.placement == "per_model" else "sequential",
             )
             elapsed = time.perf_counter() - t0
             if len(outs) != len(rows):

@@ -18,7 +18,8 @@ from tie.runs.errors import RunConfigError
 class Api:
     load_backend: Callable[..., Any]  # (spec, device=, dtype=) -> MDLMBackend
     get_task: Callable[..., Any]  # (name, **options) -> Task
-    run_method: Callable[..., list[Any]]  # (method, constituents, prompts, task, options, tracer=)
+    # (method, constituents, prompts, task, options, tracer=, rows=, share=, members=)
+    run_method: Callable[..., list[Any]]
     make_options: Callable[[dict[str, Any]], Any]  # dict -> EnsembleOptions (raises on bad keys)
     make_decode_config: Callable[[dict[str, Any]], Any]  # dict -> DecodeConfig
     make_constituent: Callable[..., Any]  # (name, backend, decode_config) -> Constituent

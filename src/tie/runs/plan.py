@@ -16,11 +16,10 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from tie.decoding.config import DecodeConfig
-from tie.ensemble.options import EnsembleOptions
+from tie.ensemble.options import AVG_RULES, EnsembleOptions
 from tie.runs.errors import RunConfigError
 from tie.runs.paths import CONF_DIR
 from tie.runs.schema import (
-    AVG_RULES,
     DECODING_CONFIG_ONLY,
     MODEL_KEYS,
     build,

@@ -33,12 +33,10 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from tie.decoding.config import DecodeConfig
-from tie.ensemble.options import EnsembleOptions, field_choices
+from tie.ensemble.options import AVG_RULES, EnsembleOptions, field_choices
 from tie.runs.errors import RunConfigError
 from tie.runs.paths import CONF_DIR
 
-# avg's combination rules (= tie.ensemble.baselines.AVG_RULES, whose module imports torch)
-AVG_RULES = ("mean", "product")
 # keys a section holds for other readers, not passed to its class
 DECODING_CONFIG_ONLY = ("name", "gen_length")  # the option's name; decode mode's plain length
 # the keys tie.runs.plan reads from a conf/model file, `model` or `model_overrides.<m>`
