@@ -48,12 +48,18 @@ def test_gpu_check_wrapper_runs_at_tiny_size_and_writes_its_summary(tmp_path):
     assert modes == {(m, c) for m in ("llada-8b", "dream-7b") for c in ("none", "prefix", "dual")}
     for r in data["cache"]:
         assert r["speedup"] > 0 and 0 <= r["same_tokens_as_none"] <= 1
-        if r["cache"] == "none":
-            assert r["same_tokens_as_none"] == 1
+        if r["cache"] == "none":  # the step's parts are measured next to the exact decode
+            assert r["same_tokens_as_none"] == 1 and r["ceiling"] >= 1
+        else:
+            assert r["ceiling"] is None
     bench = json.loads((tmp_path / "bench_gpu_check.json").read_text())
     nfe = {(r["model"], r["cache"]): r["nfe_per_problem"] for r in bench["cache"]}
     assert len(set(nfe.values())) == 1  # a cache changes no forward count
-    assert "KV cache" in (tmp_path / "bench_gpu_check.md").read_text()
+    for r in bench["cache"]:
+        if r["cache"] == "none":
+            assert r["head_ms"] > 0 and 0 <= r["body_ms"] < r["step_ms"]
+            assert r["ceiling"] == pytest.approx(r["step_ms"] / (r["step_ms"] - r["body_ms"]))
+    assert "ceiling (free body)" in (tmp_path / "bench_gpu_check.md").read_text()
     assert "| tie:tcc |" in (tmp_path / "gpu_check.md").read_text()
 
 

@@ -106,6 +106,7 @@ def summarise(result: dict) -> dict:
             "tokens_per_s": r["tokens_per_s"],
             "speedup": r.get("speedup"),
             "same_tokens_as_none": r.get("same_tokens_as_none"),
+            "ceiling": r.get("ceiling"),  # none rows: the speed-up of a cache with a free body
         }
         for r in result["cache"]
     ]
@@ -144,11 +145,12 @@ def markdown(summary: dict, tiny: bool) -> str:
             for r in summary["tie_overhead"]
         ),
         "",
-        "| model | batch | cache | tokens/s | speed-up | tokens as none |",
-        "|---|---|---|---|---|---|",
+        "| model | batch | cache | tokens/s | speed-up | tokens as none | ceiling (free body) |",
+        "|---|---|---|---|---|---|---|",
         *(
             f"| {r['model']} | {r['batch']} | {r['cache']} | {r['tokens_per_s']:.1f} | "
-            f"{r['speedup']:.2f} | {r['same_tokens_as_none']:.3f} |"
+            f"{r['speedup']:.2f} | {r['same_tokens_as_none']:.3f} | "
+            f"{'' if r['ceiling'] is None else format(r['ceiling'], '.2f')} |"
             for r in summary["cache"]
         ),
         "",

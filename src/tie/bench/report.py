@@ -121,6 +121,11 @@ def markdown(result: dict) -> str:
         ),
         "## KV cache (`decoding.cache`; single model, plain layout, signals off)",
         "",
+        "On each `none` row, one exact step: `ms/step` (wall / steps), `body ms` (the body alone "
+        "over prompt and generation), `head ms` (the head alone over one block; medians of 7). "
+        "A KV cache saves at most the body: `ceiling (free body)` = ms/step / (ms/step - body ms) "
+        "is the speed-up of a cache whose body cost nothing, on these shapes.",
+        "",
         table(
             result.get("cache", []),
             [
@@ -138,6 +143,10 @@ def markdown(result: dict) -> str:
                 ("same_tokens_as_none", "tokens as none"),
                 ("nfe_per_problem", "NFE/problem"),
                 ("peak_mb", "peak MB"),
+                ("step_ms", "ms/step"),
+                ("body_ms", "body ms"),
+                ("head_ms", "head ms"),
+                ("ceiling", "ceiling (free body)"),
             ],
         ),
         "## Targets (issues 8, 23)",
