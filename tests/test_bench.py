@@ -8,6 +8,7 @@ with a checkable meaning (reference quota table, coverage tokenizer, memory mete
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 import torch
@@ -33,10 +34,20 @@ TINY = dict(
 )
 
 
-def test_every_suite_runs_and_writes_json_and_markdown(tmp_path):
+def test_every_suite_runs_and_writes_json_and_markdown(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="tie.bench")
     methods = ["single:llada-a", "single:dream-b", "tie:tcc", "tie:top1"]
     cfg = BenchConfig(out_dir=str(tmp_path), methods=methods, **TINY)
     result = run_bench(cfg)
+    # progress: every timed call is one line as it ends (suite, job, round, seconds)
+    progress = [r.getMessage() for r in caplog.records if r.name == "tie.bench"]
+    assert progress[0].startswith("built llada-a, dream-b (tiny, cpu)")
+    for line in (
+        "throughput dream-b batch 2 signals run 1/1 ",
+        "reference llada-a batch 2: ours run 1/1 ",
+        "methods (shared, batch 2): tie:top1 unbatched run 1/1 ",
+    ):
+        assert sum(p.startswith(line) for p in progress) == 1, (line, progress)
     data = json.loads((tmp_path / "bench_t.json").read_text())
     md = (tmp_path / "bench_t.md").read_text()
     assert data["source"] == "tiny" and [m["name"] for m in data["models"]] == [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -9,6 +10,10 @@ from tie.bench import BenchInputError, from_args, run_bench
 
 
 def main(argv: list[str] | None = None) -> int:
+    if not logging.getLogger().handlers:  # progress: one line per timed call, on stderr
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr
+        )
     try:
         cfg = from_args(argv)
         result = run_bench(cfg)

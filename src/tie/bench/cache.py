@@ -107,7 +107,7 @@ def cache_speed(
                 mode: partial(decode_plain, m.backend, ids, gen_length, block_length, mode)
                 for mode in modes
             }
-            res = meter.interleave(jobs, repeats, warmup)
+            res = meter.interleave(jobs, repeats, warmup, f"cache {m.name} batch {bs}")
             base = res.get("none")
             parts = step_parts(m.backend, ids, gen_length, block_length) if base else None
             for mode in modes:

@@ -11,6 +11,7 @@ allocated before the call (tensor memory, not the caching allocator's reserve).
 
 from __future__ import annotations
 
+import logging
 import re
 import resource
 import statistics
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+log = logging.getLogger("tie.bench")
 
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
@@ -102,24 +105,30 @@ class Meter:
         return out, Sample(wall, cpu, max(int(peak), 0))
 
     def repeat(
-        self, fn: Callable[[], Any], repeats: int, warmup: int
+        self, fn: Callable[[], Any], repeats: int, warmup: int, label: str = ""
     ) -> tuple[Any, dict[str, float]]:
         """Warm up, then `repeats` timed calls: (last result, median/min wall, max peak bytes)."""
-        res = self.interleave({"fn": fn}, repeats, warmup)["fn"]
-        return res
+        res = self.interleave({label or "run": fn}, repeats, warmup)
+        return next(iter(res.values()))
 
     def interleave(
-        self, jobs: dict[str, Callable[[], Any]], repeats: int, warmup: int
+        self, jobs: dict[str, Callable[[], Any]], repeats: int, warmup: int, label: str = ""
     ) -> dict[str, tuple[Any, dict[str, float]]]:
         """Time several calls round-robin (warm-up each, then `repeats` rounds over all), so a
-        change in machine load during the run hits every job alike; per job as `repeat`."""
-        for fn in jobs.values():
-            for _ in range(warmup):
+        change in machine load during the run hits every job alike; per job as `repeat`.
+        Every call is logged as it ends (`tie.bench` logger): `label`, job, round, seconds."""
+        where = f"{label}: " if label else ""
+        for name, fn in jobs.items():
+            for i in range(warmup):
+                t0 = time.perf_counter()
                 fn()
+                log.info("%s%s warm-up %d/%d %.2f s", where, name, i + 1, warmup,
+                         time.perf_counter() - t0)  # fmt: skip
         samples: dict[str, list[Sample]] = {k: [] for k in jobs}
         last: dict[str, Any] = {}
-        for _ in range(repeats):
+        for r in range(repeats):
             for name, fn in jobs.items():
                 last[name], s = self.once(fn)
                 samples[name].append(s)
+                log.info("%s%s run %d/%d %.2f s", where, name, r + 1, repeats, s.wall_s)
         return {k: (last[k], summarise(v)) for k, v in samples.items()}

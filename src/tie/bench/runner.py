@@ -15,7 +15,7 @@ import torch
 from tie.bench import cache as cache_suite
 from tie.bench import suites
 from tie.bench.config import BenchConfig
-from tie.bench.meter import Meter
+from tie.bench.meter import Meter, log
 from tie.bench.models import (
     BenchInputError,
     build_models,
@@ -122,6 +122,8 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
     meter = Meter(device)
     t0 = time.perf_counter()
     models = build_models(source, names, [device], dtype, cfg.real_size, cfg.seed)
+    log.info("built %s (%s, %s) in %.1f s; suites: %s", ", ".join(names), source, device,
+             time.perf_counter() - t0, ", ".join(cfg.suites))  # fmt: skip
     result: dict[str, Any] = {
         "config": dataclasses.asdict(cfg),
         "environment": environment(cfg, meter),

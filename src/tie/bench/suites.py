@@ -74,7 +74,8 @@ def throughput(models, prompts, task, decode_config, batch_sizes, meter: Meter, 
                 run = partial(
                     _decode, decoder, build_canvas, batch, r, task.answer_suffix, a, signals
                 )
-                state, t = meter.repeat(run, repeats, warmup)
+                label = f"throughput {m.name} batch {bs}{' signals' if signals else ''}"
+                state, t = meter.repeat(run, repeats, warmup, label)
                 steps = int(state.nfe.max())
                 tokens = bs * (r + a)
                 rows.append(
@@ -124,7 +125,7 @@ def reference(models, prompts, gen_length, block_length, batch_sizes, meter, rep
                     config=DecodeConfig(block_length=block_length, steps=gen_length),
                 ),
             }
-            res = meter.interleave(jobs, repeats, warmup)
+            res = meter.interleave(jobs, repeats, warmup, f"reference {m.name} batch {bs}")
             (x_ref, ref_nfe), t_ref = res["ref"]
             x_ours, t_ours = res["ours"]
             rows.append(
@@ -201,7 +202,7 @@ def methods(
                 _traced, run_method, Tracer, dirs, method, constituents, prompts, task, options
             )
     try:
-        res = meter.interleave(jobs, repeats, warmup)
+        res = meter.interleave(jobs, repeats, warmup, f"methods ({placement}, batch {b})")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     rows = []
