@@ -5,8 +5,9 @@ blocks of 32 by default), greedy low-confidence remasking, one token per step, s
 prompt is random ids of the model's vocabulary (no special ids): speed depends on the shapes,
 not on the text. The three modes are timed round-robin on the same inputs; next to each cached
 row, the share of generated tokens equal to the exact (`none`) decode. Next to each `none` row,
-what one exact step is made of (`step_parts`: the body alone, the head alone): the body's share is all a KV cache can save, so
-`ceiling` = the speed-up of a cache whose body costs nothing, on these shapes.
+what one exact step is made of (`step_parts`: the body alone, the head alone): the body's share
+is all a KV cache can save, so `ceiling` = the speed-up of a cache whose body costs nothing, on
+these shapes.
 """
 
 from __future__ import annotations
