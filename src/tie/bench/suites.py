@@ -179,10 +179,10 @@ def methods(
     `<method> unbatched`, its outputs compared with the batched run's). All jobs are timed
     round-robin so load changes on a shared machine hit them alike."""
     from tie.ensemble import run_method as run
+    from tie.ensemble.concurrent import members_for
     from tie.tracing import Tracer
 
-    members = "concurrent" if placement == "per_model" else "sequential"
-    run_method = partial(run, members=members)
+    run_method = partial(run, members=members_for(placement))
     b = len(prompts)
     tmp = Path(tempfile.mkdtemp(prefix="tie-bench-traces-"))
     jobs = {}
@@ -281,10 +281,12 @@ def placement_threads(placement: str, models: list) -> Iterator[None]:
     """per_model on the CPU: each constituent gets its share of the intra-op threads (threads //
     members, at least 1), for its `single:<m>` and `decode:<m>` rows as for its worker in the
     ensembles (tie.ensemble.concurrent); shared: the run's threads."""
+    from tie.ensemble.concurrent import member_threads
+
     n = torch.get_num_threads()
     cpu = all(torch.device(m.backend.device).type == "cpu" for m in models)
     if placement == "per_model" and cpu:
-        torch.set_num_threads(max(1, n // len(models)))
+        torch.set_num_threads(member_threads(len(models)))
     try:
         yield
     finally:

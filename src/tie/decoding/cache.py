@@ -112,8 +112,8 @@ class StepCache:
         kv = self.kv.rows(slice(None) if n_reuse == self.batch_size else r[reu])
         got = self.backend.cached_logits(x[reu], attention_mask[reu], want, kv, fresh[reu])
         self.reused_rows += n_reuse
-        in_order = torch.arange(lo, hi, device=x.device)
-        if n_reuse == n and want.shape[1] == hi - lo and bool((want == in_order).all()):
+        exact = n_reuse == n and want.shape[1] == hi - lo  # the arange only when it may match
+        if exact and bool((want == torch.arange(lo, hi, device=x.device)).all()):
             return got  # every row read exactly the span, in order (one block, no answer)
         out = got.new_zeros(n, hi - lo, got.shape[-1])
         out[reu[:, None], want - lo] = got

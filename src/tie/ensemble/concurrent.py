@@ -28,6 +28,16 @@ import torch
 MEMBERS = ("sequential", "concurrent")  # run_method(..., members=), CycleSpec.members
 
 
+def members_for(placement: str) -> str:
+    """The members mode of a run placement: one worker per member under per_model."""
+    return "concurrent" if placement == "per_model" else "sequential"
+
+
+def member_threads(n_members: int) -> int:
+    """Intra-op CPU threads each of `n_members` concurrent members gets (at least one)."""
+    return max(1, torch.get_num_threads() // n_members)
+
+
 class MemberError(RuntimeError):
     """A member's worker failed: names the member; the worker's exception is the cause."""
 
@@ -73,7 +83,7 @@ class MemberWorkers:
         self.trajs = trajs
         self.concurrent = mode == "concurrent" and len(trajs) > 1
         self.pools: list[ThreadPoolExecutor] = []  # one thread per member, for the whole run
-        self.threads = max(1, torch.get_num_threads() // len(trajs))
+        self.threads = member_threads(len(trajs))
 
     def __enter__(self) -> MemberWorkers:
         if self.concurrent:

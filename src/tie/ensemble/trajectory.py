@@ -180,29 +180,24 @@ class Trajectory:
         ]
 
 
-HISTORIES = (
-    "round_valid",  # [B] a previous step in this round
-    "whole_valid",  # ... since the last relay into it
-    "round_count",  # [B] token change count over the round
-    "whole_count",  # ... over the whole decode (since the last relay)
-    "last_round_count",  # the count of the last round it stepped in
-    "top1_sum",  # [B] sum over steps of the mean answer top-1 ...
-    "top1_n",  # ... and the number of steps
-    "own_top1",  # last step's mean answer top-1 (tie key, TIE_SPEC)
-    "tracked_top1",  # ... over the positions the change count reads
-    "nfe",  # [B] forwards spent
-    *FREE_LOGIT_SCORES,  # the last step's logit scores
-)
+HISTORIES = {  # name: dtype; every history is [B]
+    "round_valid": torch.bool,  # a previous step in this round
+    "whole_valid": torch.bool,  # ... since the last relay into it
+    "round_count": torch.float64,  # token change count over the round
+    "whole_count": torch.float64,  # ... over the whole decode (since the last relay)
+    "last_round_count": torch.float64,  # the count of the last round it stepped in
+    "top1_sum": torch.float64,  # sum over steps of the mean answer top-1 ...
+    "top1_n": torch.long,  # ... and the number of steps
+    "own_top1": torch.float64,  # last step's mean answer top-1 (tie key, TIE_SPEC)
+    "tracked_top1": torch.float64,  # ... over the positions the change count reads
+    "nfe": torch.long,  # forwards spent
+    **dict.fromkeys(FREE_LOGIT_SCORES, torch.float64),  # the last step's logit scores
+}
 
 
 def new_histories(b: int, dev: torch.device) -> dict[str, torch.Tensor]:
     """Zeroed histories of a batch of `b` rows on `dev`."""
-    out = {}
-    for k in HISTORIES:
-        dtype = {"round_valid": torch.bool, "whole_valid": torch.bool}.get(k, torch.float64)
-        dtype = torch.long if k in ("top1_n", "nfe") else dtype
-        out[k] = torch.zeros(b, dtype=dtype, device=dev)
-    return out
+    return {k: torch.zeros(b, dtype=dt, device=dev) for k, dt in HISTORIES.items()}
 
 
 def region_text(ids: list[int], backend: Any) -> str:

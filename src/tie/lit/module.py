@@ -18,6 +18,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
+from tie.ensemble.concurrent import members_for
 from tie.runs.api import Api, quiet_weight_loading
 from tie.runs.decode import torch_dtype
 from tie.runs.errors import RunConfigError
@@ -212,8 +213,7 @@ class EnsemblePredictModule(pl.LightningModule):
                 tracer=tracer,
                 rows=rows,
                 share=share,
-                # one worker per member on its own device (tie.ensemble.concurrent)
-                members="concurrent" if self.plan.placement == "per_model" else "sequential",
+                members=members_for(self.plan.placement),  # tie.ensemble.concurrent
             )
             elapsed = time.perf_counter() - t0
             if len(outs) != len(rows):
