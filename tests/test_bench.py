@@ -209,6 +209,14 @@ def test_meter_sees_a_large_torch_allocation():
     assert sample.wall_s > 0
 
 
-def test_unbatched_scoring_rows_are_on_by_default_and_can_be_dropped():
+def test_unbatched_scoring_rows_are_on_by_default_and_can_be_dropped(tmp_path, capsys):
     assert from_args([]).unbatched_scoring is True
-    assert from_args(["--no-unbatched-scoring"]).unbatched_scoring is False
+    args = ["--source", "tiny", "--suites", "methods", "--methods", "single:llada-a,single:dream-b,"
+            "tie:top1", "--n-problems", "2", "--gen-length", "8", "--repeats", "1", "--warmup",
+            "0", "--threads", "1", "--tag", "t", "--out-dir", str(tmp_path),
+            "--no-unbatched-scoring"]  # fmt: skip
+    assert main(args) == 0  # the CLI to the end
+    rows = json.loads((tmp_path / "bench_t.json").read_text())["methods"]
+    assert "tie:top1" in {r["method"] for r in rows}
+    assert not any(r["method"].endswith(" unbatched") for r in rows)
+    assert "| tie:top1 |" in capsys.readouterr().out

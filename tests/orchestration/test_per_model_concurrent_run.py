@@ -50,3 +50,17 @@ def test_per_model_on_two_cpus_runs_members_concurrently_and_equals_shared(
     assert set(traces) == set(shared_traces) and len(traces["steps"]) > 0
     for name, table in traces.items():
         pd.testing.assert_frame_equal(table, shared_traces[name], check_exact=True, obj=name)
+
+
+def test_tie_run_with_unbatched_scoring_equals_batched(make_cfg, tmp_path):
+    """`ensemble.options.batched_scoring=false` through tie-run to the end: one forward per
+    (member, scorer) pair instead of one per scorer, the same predictions and traces."""
+    batched, batched_traces = run(make_cfg, tmp_path)
+    override = "ensemble.options.batched_scoring=false"
+    unbatched, traces = run(make_cfg, tmp_path, override)
+    plan = json.loads((tmp_path / override / "plan.json").read_text())
+    assert plan["options"]["batched_scoring"] is False  # the option reached the run
+    assert len(batched) == 2 * 4 and unbatched == batched
+    assert any(r["leaders"] for r in batched if r["method"] == "tie:top1")  # cross-model scored
+    for name, table in traces.items():
+        pd.testing.assert_frame_equal(table, batched_traces[name], check_exact=True, obj=name)
